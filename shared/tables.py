@@ -1,0 +1,21 @@
+"""The mechanism tables every service database holds beside its own."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from sqlalchemy import MetaData, Table
+
+from shared.http.idempotency import idempotency_table
+from shared.inbox import inbox_table
+from shared.outbox import outbox_table
+
+
+@dataclass(frozen=True)
+class PlatformTables:
+    outbox: Table
+    inbox: Table
+    idempotency: Table
+
+
+def platform_tables(metadata: MetaData) -> PlatformTables:
+    return PlatformTables(outbox_table(metadata), inbox_table(metadata), idempotency_table(metadata))
