@@ -28,16 +28,19 @@ class DevBroker:
     port: int
     process: subprocess.Popen[bytes] | None = None
     log_path: Path | None = None
+    #: Port clients are told to connect to, when a proxy stands in front of the broker.
+    advertised_port: int | None = None
 
     @property
     def bootstrap_servers(self) -> str:
-        return f"127.0.0.1:{self.port}"
+        return f"127.0.0.1:{self.advertised_port or self.port}"
 
     def start(self, timeout: float = 15.0) -> "DevBroker":
         url = f"tcp://127.0.0.1:{self.port}"
+        advertised = f"tcp://127.0.0.1:{self.advertised_port or self.port}"
         log = open(self.log_path, "ab") if self.log_path else subprocess.DEVNULL
         self.process = subprocess.Popen(
-            [broker_binary(), "broker", "--listener-url", url, "--advertised-listener-url", url],
+            [broker_binary(), "broker", "--listener-url", url, "--advertised-listener-url", advertised],
             stdout=log, stderr=subprocess.STDOUT,
         )
         deadline = time.monotonic() + timeout
@@ -63,5 +66,6 @@ class DevBroker:
         self.process = None
 
 
-def start_broker(port: int | None = None, log_path: Path | None = None) -> DevBroker:
-    return DevBroker(port or free_port(), log_path=log_path).start()
+def start_broker(port: int | None = None, log_path: Path | None = None,
+                 advertised_port: int | None = None) -> DevBroker:
+    return DevBroker(port or free_port(), log_path=log_path, advertised_port=advertised_port).start()

@@ -96,7 +96,7 @@ async def _lifespan(app: FastAPI, definition: ServiceDefinition, settings: Servi
         subscriptions=definition.subscriptions(settings), unit_of_work=state.unit_of_work, inbox=definition.tables.inbox,
         publisher=state.publisher, metrics=state.metrics.consumer, batch_size=settings.consumer_batch_size,
         max_retries=settings.consumer_max_retries, retry_backoff=settings.consumer_retry_backoff_ms / 1000,
-        client_id=f"{definition.name}-consumer",
+        client_id=f"{definition.name}-consumer", session_timeout_ms=settings.consumer_session_timeout_ms,
     )
     relay_task = asyncio.create_task(state.relay.run(), name="outbox-relay")
     bus_task = asyncio.create_task(_run_bus(definition, settings, state.consumer), name="consumer")

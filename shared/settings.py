@@ -33,6 +33,7 @@ class ServiceSettings(BaseSettings):
     consumer_batch_size: int = Field(default=2000, ge=1)
     consumer_max_retries: int = Field(default=3, ge=0)
     consumer_retry_backoff_ms: int = Field(default=200, ge=0)
+    consumer_session_timeout_ms: int = Field(default=10_000, ge=1000)
     outbox_poll_interval_ms: int = Field(default=100, ge=5)
     outbox_batch_size: int = Field(default=1000, ge=1)
     outbox_retention_hours: int = Field(default=24, ge=0)

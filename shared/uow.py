@@ -41,8 +41,11 @@ class UnitOfWork:
             await self.session.close()
             self._events = []
 
-    def record(self, data: EventData, *, correlation_id: str | None = None) -> CloudEvent:
-        event = new_event(data, source=self.source, correlation_id=correlation_id or current_correlation_id())
+    def record(self, data: EventData, *, caused_by: Any = None) -> CloudEvent:
+        """Queue an outgoing event. Pass `caused_by` (a received event) when a consumer reacts to an
+        event, so the new one carries its correlation id; over HTTP the request's id is used."""
+        correlation_id = caused_by.envelope.correlationid if caused_by is not None else current_correlation_id()
+        event = new_event(data, source=self.source, correlation_id=correlation_id)
         self._events.append(event)
         return event
 

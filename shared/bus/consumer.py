@@ -23,7 +23,6 @@ from shared.bus.producer import Publisher
 from shared.events.envelope import CloudEvent, EventData
 from shared.events.registry import EventRejected, UnknownEventType, dlq_topic, parse
 from shared.inbox import claim_new
-from shared.logging import reset_correlation_id, set_correlation_id
 from shared.metrics import ConsumerMetrics
 from shared.uow import UnitOfWork
 
@@ -57,7 +56,7 @@ class ConsumerRunner:
     def __init__(self, *, bootstrap_servers: str, group_id: str, subscriptions: Subscriptions,
                  unit_of_work: Callable[[], UnitOfWork], inbox: Table, publisher: Publisher,
                  metrics: ConsumerMetrics | None = None, batch_size: int = 2000, max_retries: int = 3,
-                 retry_backoff: float = 0.2, client_id: str | None = None):
+                 retry_backoff: float = 0.2, client_id: str | None = None, session_timeout_ms: int = 10_000):
         self.subscriptions = dict(subscriptions)
         self.topics = sorted({event_type for event_type, _ in self.subscriptions})
         self.group_id = group_id
@@ -70,6 +69,7 @@ class ConsumerRunner:
         self._batch_size = batch_size
         self._max_retries = max_retries
         self._backoff = retry_backoff
+        self._session_timeout_ms = session_timeout_ms
         self._stopping = asyncio.Event()
         self.started = asyncio.Event()
 
@@ -110,6 +110,8 @@ class ConsumerRunner:
                 auto_offset_reset="earliest",
                 max_poll_records=self._batch_size,
                 metadata_max_age_ms=5_000,
+                session_timeout_ms=self._session_timeout_ms,
+                heartbeat_interval_ms=max(100, self._session_timeout_ms // 10),
             )
             try:
                 await consumer.start()
@@ -188,12 +190,7 @@ class ConsumerRunner:
                     fresh_keys.discard(delivery.inbox_key)
                     fresh.append(delivery)
             for handler, group in groupby(fresh, key=lambda d: d.handler):
-                received = [d.received for d in group]
-                token = set_correlation_id(received[0].envelope.correlationid)
-                try:
-                    await handler(uow, received)
-                finally:
-                    reset_correlation_id(token)
+                await handler(uow, [d.received for d in group])
             await uow.commit()
         if self._metrics is not None:
             self._metrics.duplicates.labels(self.group_id).inc(len(deliveries) - len(fresh))
