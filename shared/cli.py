@@ -24,6 +24,7 @@ def main(definition: ServiceDefinition, load_settings: Callable[[], ServiceSetti
     parser.add_argument("args", nargs=argparse.REMAINDER)
     options = parser.parse_args(argv)
     settings = load_settings()
+    configure_logging(definition.name, settings.log_level)
     if options.command == "serve":
         return _serve(settings, create_app)
     if options.command == "migrate":
@@ -40,8 +41,6 @@ def _serve(settings: ServiceSettings, create_app: Callable[[ServiceSettings], Fa
 
 
 def _migrate(settings: ServiceSettings, definition: ServiceDefinition) -> int:
-    configure_logging(definition.name, settings.log_level)
-
     async def run() -> None:
         engine = create_engine(settings.database_url)
         try:

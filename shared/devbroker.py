@@ -42,6 +42,9 @@ class DevBroker:
         self.process = subprocess.Popen(
             [broker_binary(), "broker", "--listener-url", url, "--advertised-listener-url", advertised],
             stdout=log, stderr=subprocess.STDOUT,
+            # Its own session: a Ctrl-C in the terminal must not stop the broker before the services
+            # that still commit offsets to it.
+            start_new_session=True,
         )
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:

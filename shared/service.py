@@ -22,7 +22,6 @@ from shared.http import health
 from shared.http.auth import ApiKeys
 from shared.http.middleware import PlatformMiddleware
 from shared.http.problems import install_problem_handlers
-from shared.logging import configure_logging
 from shared.metrics import PlatformMetrics
 from shared.migrations import upgrade_to_head
 from shared.outbox import OutboxRelay
@@ -60,7 +59,6 @@ class ServiceDefinition:
 
 
 def create_service_app(definition: ServiceDefinition, settings: ServiceSettings) -> FastAPI:
-    configure_logging(definition.name, settings.log_level)
     metrics = PlatformMetrics()
     app = FastAPI(title=definition.title, description=definition.description, version="1.0.0",
                   lifespan=lambda app: _lifespan(app, definition, settings))

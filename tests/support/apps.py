@@ -18,7 +18,7 @@ TEST_API_KEYS = {
 }
 
 
-def test_settings(settings_cls: type[ServiceSettings], *, database_url: str, broker: str, **overrides: Any) -> Any:
+def settings_for(settings_cls: type[ServiceSettings], *, database_url: str, broker: str, **overrides: Any) -> Any:
     defaults: dict[str, Any] = dict(
         environment="test", database_url=database_url, kafka_bootstrap_servers=broker,
         consumer_group=f"{settings_cls.model_fields['service_name'].default}-{uuid.uuid4().hex[:8]}",

@@ -1,0 +1,44 @@
+# The two commands a newcomer needs: `make run` and `make test`. Each sets itself up.
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+INSTALLED := $(VENV)/.installed
+PG_TEST_URL ?= postgresql+asyncpg://postgres@127.0.0.1:5432/postgres
+
+.PHONY: install run test test-sqlite test-pg bench docs check-docs migration clean
+
+$(INSTALLED): pyproject.toml
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --disable-pip-version-check -e '.[dev]'
+	touch $(INSTALLED)
+
+install: $(INSTALLED)
+
+## Start the whole platform locally (broker, four services, demo data). Ctrl-C stops it.
+run: install
+	$(PY) -m tools.stack
+
+## The full suite on SQLite (unit, integration against a real broker, end-to-end across processes).
+test: install
+	$(PY) -m pytest
+
+test-sqlite: test
+
+## The same suite on PostgreSQL (a fresh database per test on $(PG_TEST_URL)).
+test-pg: install
+	TEST_DATABASE_URL=$(PG_TEST_URL) $(PY) -m pytest
+
+## Every benchmark the issues name; writes bench/RESULTS.md.
+bench: install
+	$(PY) -m bench.run
+
+## Regenerate the event JSON Schemas and the AsyncAPI document from the models.
+docs: install
+	$(PY) -m shared.events.docs
+
+## New Alembic revision from the models: make migration SERVICE=profile MESSAGE="add tags"
+migration: install
+	$(PY) -m tools.make_migration $(SERVICE) "$(MESSAGE)"
+
+clean:
+	rm -rf $(VENV) var .pytest_cache
