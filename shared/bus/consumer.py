@@ -23,6 +23,7 @@ from shared.bus.producer import Publisher
 from shared.events.envelope import CloudEvent, EventData
 from shared.events.registry import EventRejected, UnknownEventType, dlq_topic, parse
 from shared.inbox import claim_new
+from shared.logging import reset_correlation_id, set_correlation_id
 from shared.metrics import ConsumerMetrics
 from shared.uow import UnitOfWork
 
@@ -190,7 +191,14 @@ class ConsumerRunner:
                     fresh_keys.discard(delivery.inbox_key)
                     fresh.append(delivery)
             for handler, group in groupby(fresh, key=lambda d: d.handler):
-                await handler(uow, [d.received for d in group])
+                received = [d.received for d in group]
+                # Log lines carry the correlation id when the whole group shares one.
+                correlation_ids = {r.envelope.correlationid for r in received}
+                token = set_correlation_id(correlation_ids.pop() if len(correlation_ids) == 1 else None)
+                try:
+                    await handler(uow, received)
+                finally:
+                    reset_correlation_id(token)
             await uow.commit()
         if self._metrics is not None:
             self._metrics.duplicates.labels(self.group_id).inc(len(deliveries) - len(fresh))
