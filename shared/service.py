@@ -22,6 +22,7 @@ from shared.http import health
 from shared.http.auth import ApiKeys
 from shared.http.middleware import PlatformMiddleware
 from shared.http.problems import install_problem_handlers
+from shared.http.ratelimit import RateLimiter
 from shared.metrics import PlatformMetrics
 from shared.migrations import upgrade_to_head
 from shared.outbox import OutboxRelay
@@ -66,6 +67,7 @@ def create_service_app(definition: ServiceDefinition, settings: ServiceSettings)
     app.state.metrics = metrics
     app.state.tables = definition.tables
     app.state.api_keys = ApiKeys(settings.effective_api_keys())
+    app.state.rate_limiter = RateLimiter(settings.rate_limit_per_second, settings.rate_limit_burst)
     app.add_middleware(PlatformMiddleware, max_body_bytes=settings.max_body_bytes, metrics=metrics.http)  # type: ignore[arg-type]
     install_problem_handlers(app)
     app.include_router(health.router)

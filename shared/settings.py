@@ -40,6 +40,8 @@ class ServiceSettings(BaseSettings):
     api_keys: Annotated[dict[str, list[str]], NoDecode] = Field(default_factory=dict)
     cvp_api_key: str = ""
     max_body_bytes: int = Field(default=2 * 1024 * 1024, ge=1024)
+    rate_limit_per_second: float = Field(default=500.0, gt=0)
+    rate_limit_burst: int = Field(default=1000, ge=1)
     log_level: str = "INFO"
 
     @field_validator("api_keys", mode="before")

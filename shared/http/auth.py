@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import hashlib
+import math
 import hmac
 from dataclasses import dataclass
 from typing import Annotated, Callable
@@ -55,6 +56,9 @@ def require(scope: str) -> Callable[..., Principal]:
         principal = request.app.state.api_keys.authenticate(credentials.credentials)
         if principal is None:
             raise _unauthorized("unknown API key")
+        wait = request.app.state.rate_limiter.retry_after(principal.key_id)
+        if wait:
+            raise Problem(429, "rate limit exceeded for this API key", headers={"Retry-After": str(math.ceil(wait))})
         if not principal.allows(scope):
             raise Problem(403, f"this API key lacks the scope `{scope}`", required_scope=scope)
         return principal

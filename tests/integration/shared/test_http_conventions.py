@@ -152,3 +152,15 @@ async def test_requests_get_503_while_the_database_is_unreachable(broker: str, t
     assert response.status_code == 503
     assert response.headers["content-type"] == PROBLEM
     assert ready.status_code == 503 and ready.json()["checks"]["database"] == "unreachable"
+
+
+async def test_a_key_over_its_rate_limit_gets_429_with_retry_after(database_url: str, broker: str) -> None:
+    settings = settings_for(ProfileSettings, database_url=database_url, broker=broker,
+                            rate_limit_per_second=0.5, rate_limit_burst=2)
+    async with running_app(create_app, settings) as (_, http):
+        statuses = [(await http.get("/customers")).status_code for _ in range(3)]
+        limited = await http.get("/customers")
+        other_key = await http.get("/customers", headers={"Authorization": f"Bearer {READER_KEY}"})
+    assert statuses == [200, 200, 429]
+    assert limited.headers["retry-after"] == "2" and limited.headers["content-type"] == PROBLEM
+    assert other_key.status_code == 200

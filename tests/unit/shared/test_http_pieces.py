@@ -10,6 +10,7 @@ from shared.bus.errors import is_transient
 from shared.http.auth import ApiKeys, Principal
 from shared.http.pagination import decode_cursor, encode_cursor
 from shared.http.problems import Problem
+from shared.http.ratelimit import RateLimiter
 
 
 def test_a_scope_is_granted_exactly_by_itself_by_its_service_wildcard_or_by_star() -> None:
@@ -44,3 +45,11 @@ def test_outages_are_transient_and_bad_data_is_not() -> None:
     assert is_transient(asyncio.TimeoutError())
     assert not is_transient(IntegrityError("INSERT", {}, ValueError("duplicate")))
     assert not is_transient(ValueError("negative amount"))
+
+
+def test_a_key_may_burst_then_is_held_to_its_rate() -> None:
+    limiter = RateLimiter(rate=2.0, burst=3)
+    assert [limiter.retry_after("k", now=0.0) for _ in range(3)] == [0.0, 0.0, 0.0]
+    assert limiter.retry_after("k", now=0.0) == 0.5
+    assert limiter.retry_after("other-key", now=0.0) == 0.0
+    assert limiter.retry_after("k", now=0.5) == 0.0
