@@ -1,26 +1,51 @@
-"""Profile's use cases: each takes a unit of work, changes state and records the events it causes."""
+"""Use cases on what customers did: orders, refunds, interactions. Each records the events it causes."""
 from __future__ import annotations
 
-from sqlalchemy import insert
+import uuid
+from collections.abc import Iterable
+from decimal import Decimal
+
+from sqlalchemy import func, insert, select
 
 from services.profile import repository
-from services.profile.domain import CustomerErased, OrderKey, unique_orders
-from services.profile.models import Customer, Purchase, PurchaseItem
+from services.profile.customer_handlers import register_customer
+from services.profile.domain import (
+    CustomerErased,
+    OrderBalance,
+    OrderKey,
+    UnknownOrder,
+    check_refund,
+    refund_key,
+    unique_orders,
+)
+from services.profile.membership import mark_dirty
+from services.profile.models import Interaction, Purchase, PurchaseItem, Refund
+from services.profile.repository import CustomerState
 from shared.db import utcnow
-from shared.events.catalogue import CustomerErasedV1, CustomerRegisteredV1, PurchaseRecordedV1
+from shared.events.catalogue import InteractionRecordedV1, PurchaseRecordedV1, PurchaseRefundedV1
 from shared.uow import UnitOfWork
 
 RECORDED, DUPLICATE = "recorded", "duplicate"
 
 
-async def register_customer(uow: UnitOfWork, customer_id: str, *, region: str | None = None,
-                            timezone: str | None = None, locale: str | None = None) -> Customer:
-    now = utcnow()
-    customer = Customer(customer_id=customer_id, region=region, timezone=timezone, locale=locale,
-                        created_at=now, updated_at=now)
-    uow.session.add(customer)
-    uow.record(CustomerRegisteredV1(customer_id=customer_id, region=region, timezone=timezone, locale=locale))
-    return customer
+async def known_customers(uow: UnitOfWork, customer_ids: Iterable[str]) -> dict[str, CustomerState]:
+    """The customers named, creating prospects for unknown ones; erased ones are refused."""
+    wanted = list(dict.fromkeys(customer_ids))
+    customers = await repository.customer_states(uow.session, wanted)
+    erased = {c.customer_id for c in customers.values() if c.erased_at is not None}
+    if erased:
+        raise CustomerErased(erased)
+    for customer_id in wanted:
+        if customer_id not in customers:
+            await register_customer(uow, customer_id)
+            customers[customer_id] = CustomerState(customer_id, None, None)
+    await uow.session.flush()
+    return customers
+
+
+def surviving_ids(customers: dict[str, CustomerState]) -> dict[str, str]:
+    """Where each named customer's activity goes: a merged profile's goes to the one it was merged into."""
+    return {customer_id: c.merged_into or customer_id for customer_id, c in customers.items()}
 
 
 async def record_purchases(uow: UnitOfWork, purchases: list[tuple[OrderKey, PurchaseRecordedV1]], *,
@@ -31,17 +56,14 @@ async def record_purchases(uow: UnitOfWork, purchases: list[tuple[OrderKey, Purc
     Kafka were already published by the system that sent them.
     """
     orders = unique_orders(purchases)
-    customers = await repository.customers_by_id(uow.session, (p.customer_id for _, p in orders))
-    erased = {c.customer_id for c in customers.values() if c.erased_at is not None}
-    if erased & {p.customer_id for _, p in orders}:
-        raise CustomerErased(erased)
-    for customer_id in dict.fromkeys(p.customer_id for _, p in orders if p.customer_id not in customers):
-        customers[customer_id] = await register_customer(uow, customer_id)
-    await uow.session.flush()
+    survivors = surviving_ids(await known_customers(uow, (p.customer_id for _, p in orders)))
+    orders = [(key, p if survivors[p.customer_id] == p.customer_id
+               else p.model_copy(update={"customer_id": survivors[p.customer_id]})) for key, p in orders]
     known = await repository.known_orders(uow.session, (key for key, _ in orders))
     new_orders = [(key, purchase) for key, purchase in orders if key not in known]
     if new_orders:
         await _insert_orders(uow, new_orders)
+        await mark_dirty(uow.session, (p.customer_id for _, p in new_orders))
         if publish:
             for key, purchase in new_orders:
                 uow.record(purchase.model_copy(update={"source_system": key.source}))
@@ -50,7 +72,9 @@ async def record_purchases(uow: UnitOfWork, purchases: list[tuple[OrderKey, Purc
 
 async def _insert_orders(uow: UnitOfWork, orders: list[tuple[OrderKey, PurchaseRecordedV1]]) -> None:
     now = utcnow()
-    ids = (await uow.session.scalars(insert(Purchase).returning(Purchase.id, sort_by_parameter_order=True), [
+    # Core rather than ORM inserts: ingestion writes thousands of rows per batch and needs no objects.
+    purchases = Purchase.__table__
+    ids = (await uow.session.scalars(insert(purchases).returning(purchases.c.id, sort_by_parameter_order=True), [
         {"source": key.source, "order_id": p.order_id, "customer_id": p.customer_id, "occurred_at": p.occurred_at,
          "total_amount": p.total_amount, "currency": p.currency, "channel": p.channel, "store_id": p.store_id,
          "recorded_at": now}
@@ -63,11 +87,71 @@ async def _insert_orders(uow: UnitOfWork, orders: list[tuple[OrderKey, PurchaseR
         for line_no, item in enumerate(purchase.items, start=1)
     ]
     if items:
-        await uow.session.execute(insert(PurchaseItem), items)
+        await uow.session.execute(insert(PurchaseItem.__table__), items)
 
 
-async def erase_customer(uow: UnitOfWork, customer: Customer) -> None:
-    """Forget who the customer is; anonymous purchase aggregates stay for the business's totals."""
-    customer.region = customer.timezone = customer.locale = None
-    customer.erased_at = customer.updated_at = utcnow()
-    uow.record(CustomerErasedV1(customer_id=customer.customer_id))
+async def record_refunds(uow: UnitOfWork, refunds: list[tuple[OrderKey, PurchaseRefundedV1]], *,
+                         publish: bool) -> list[str]:
+    """Store refunds against their orders; the same refund reported again is a duplicate.
+
+    Raises UnknownOrder or RefundRefused naming the position of the offending refund."""
+    statuses: list[str] = []
+    for position, (key, refund) in enumerate(refunds):
+        purchase = await repository.purchase_by_key(uow.session, key)
+        if purchase is None:
+            raise UnknownOrder(position, key)
+        await known_customers(uow, [purchase.customer_id])
+        if await _refund_exists(uow, purchase.id, refund_key(refund)):
+            statuses.append(DUPLICATE)
+            continue
+        check_refund(position, refund, OrderBalance(purchase.customer_id, purchase.currency, purchase.total_amount,
+                                                    await _refunded(uow, purchase.id)))
+        uow.session.add(Refund(purchase_id=purchase.id, refund_key=refund_key(refund), customer_id=refund.customer_id,
+                               occurred_at=refund.occurred_at, amount=refund.amount, currency=refund.currency,
+                               reason=refund.reason, recorded_at=utcnow()))
+        await uow.session.flush()
+        await mark_dirty(uow.session, [purchase.customer_id])
+        if publish:
+            uow.record(refund.model_copy(update={"source_system": key.source}))
+        statuses.append(RECORDED)
+    return statuses
+
+
+async def _refund_exists(uow: UnitOfWork, purchase_id: int, key: str) -> bool:
+    found = await uow.session.scalar(
+        select(Refund.id).where(Refund.purchase_id == purchase_id, Refund.refund_key == key))
+    return found is not None
+
+
+async def _refunded(uow: UnitOfWork, purchase_id: int) -> Decimal:
+    total = await uow.session.scalar(
+        select(func.coalesce(func.sum(Refund.amount), 0)).where(Refund.purchase_id == purchase_id))
+    return Decimal(total)
+
+
+async def record_interactions(uow: UnitOfWork, interactions: list[InteractionRecordedV1]) -> list[str]:
+    """Store interactions (creating prospects) and publish each new one as interaction-recorded."""
+    survivors = surviving_ids(await known_customers(uow, (i.customer_id for i in interactions)))
+    interactions = [i.model_copy(update={"customer_id": survivors[i.customer_id]}) for i in interactions]
+    ids = [i.interaction_id for i in interactions]
+    known = set((await uow.session.scalars(
+        select(Interaction.interaction_id).where(Interaction.interaction_id.in_(ids)))).all())
+    statuses: list[str] = []
+    now = utcnow()
+    for interaction in interactions:
+        if interaction.interaction_id in known:
+            statuses.append(DUPLICATE)
+            continue
+        known.add(interaction.interaction_id)
+        uow.session.add(Interaction(
+            interaction_id=interaction.interaction_id, customer_id=interaction.customer_id, kind=interaction.kind,
+            channel=interaction.channel, occurred_at=interaction.occurred_at,
+            properties=dict(interaction.properties), recorded_at=now))
+        uow.record(interaction)
+        statuses.append(RECORDED)
+    await mark_dirty(uow.session, (i.customer_id for i, s in zip(interactions, statuses) if s == RECORDED))
+    return statuses
+
+
+def new_interaction_id() -> str:
+    return f"int-{uuid.uuid4().hex}"

@@ -1,4 +1,4 @@
-"""Profile's HTTP models."""
+"""Profile's HTTP models of orders, refunds and interactions (customers: schemas_customers)."""
 from __future__ import annotations
 
 from datetime import datetime
@@ -7,8 +7,11 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from services.profile.schemas_customers import CustomerCreate, CustomerRead, CustomerUpdate  # noqa: F401 (re-export)
+from shared.events.catalogue_profile import PropertyValue
 from shared.events.catalogue_purchases import PurchaseItemV1
-from shared.events.fields import Currency, CustomerId, ExternalId, Label, Locale, Money, Timestamp, TimezoneName
+from shared.events.fields import Currency, CustomerId, ExternalId, Label, Money, Reason, Timestamp
+from shared.events.vocabulary import InteractionChannel, InteractionKind
 
 
 class PurchaseCreate(BaseModel):
@@ -54,32 +57,44 @@ class PurchaseRead(BaseModel):
     store_id: str | None
 
 
-class CustomerCreate(BaseModel):
+class RefundCreate(BaseModel):
+    """Money returned on an order recorded earlier."""
+
     model_config = ConfigDict(extra="forbid")
 
+    source: Label = "api"
+    """The system that issued `order_id`, as given when the order was recorded."""
+    order_id: ExternalId
     customer_id: CustomerId
-    region: Label | None = None
-    timezone: TimezoneName | None = None
-    locale: Locale | None = None
+    occurred_at: Timestamp
+    amount: Money
+    currency: Currency
+    reason: Reason | None = None
+    refund_id: ExternalId | None = None
+    """The refund's own id, telling partial refunds apart; the same refund sent twice counts once."""
 
 
-class PurchaseSummary(BaseModel):
-    orders: int
-    net_spend: Decimal
-    first_purchase_at: datetime | None
-    last_purchase_at: datetime | None
+class RefundResult(BaseModel):
+    source: str
+    order_id: str
+    status: Literal["recorded", "duplicate"]
 
 
-class CustomerRead(BaseModel):
-    model_config = ConfigDict(from_attributes=True)
+class InteractionCreate(BaseModel):
+    """Something the customer did short of buying."""
 
+    model_config = ConfigDict(extra="forbid")
+
+    interaction_id: ExternalId | None = None
+    """The caller's id for the interaction; sending the same id again records it once. Generated when absent."""
+    customer_id: CustomerId
+    kind: InteractionKind
+    channel: InteractionChannel | None = None
+    occurred_at: Timestamp
+    properties: dict[Label, PropertyValue] = Field(default_factory=dict, max_length=50)
+
+
+class InteractionResult(BaseModel):
+    interaction_id: str
     customer_id: str
-    region: str | None
-    timezone: str | None
-    locale: str | None
-    created_at: datetime
-    updated_at: datetime
-
-
-class Customer360(CustomerRead):
-    summary: PurchaseSummary
+    status: Literal["recorded", "duplicate"]

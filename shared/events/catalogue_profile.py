@@ -1,9 +1,9 @@
 """Events profile publishes about customers, their interactions and their segments."""
 from __future__ import annotations
 
-from typing import ClassVar
+from typing import Annotated, ClassVar
 
-from pydantic import Field, model_validator
+from pydantic import Field, StringConstraints, model_validator
 
 from shared.events.envelope import EventData, PayloadPart
 from shared.events.fields import (
@@ -27,6 +27,7 @@ from shared.events.vocabulary import (
 )
 
 PropertyValue = LongText | int | float | bool | None
+CountryCode = Annotated[str, StringConstraints(pattern=r"^[A-Z]{2}$")]
 
 
 class ConsentV1(PayloadPart):
@@ -56,6 +57,11 @@ class CustomerSnapshotV1(EventData):
     """Every recorded consent; a channel/purpose absent here has not been granted."""
     tags: list[Label] = Field(default_factory=list, max_length=100)
     """Free labels set by the business, e.g. `vip`, `staff`."""
+    country: CountryCode | None = None
+    """ISO 3166-1 alpha-2 country code, e.g. `FR`."""
+    do_not_contact: bool | None = None
+    """True when the customer must not be contacted at all, whatever the consents say; null from
+    producers that predate the field."""
 
 
 class CustomerRegisteredV1(CustomerSnapshotV1):

@@ -2,8 +2,9 @@
 from __future__ import annotations
 
 import json
+import os
 import uuid
-from typing import AsyncIterator
+from collections.abc import AsyncIterator
 
 import httpx
 import pytest
@@ -13,13 +14,15 @@ from services.profile.app import create_app
 from services.profile.settings import ProfileSettings
 from shared.events.catalogue import PurchaseRecordedV1
 from tests.support.apps import running_app, settings_for
+from tests.support.databases import fresh_database
 from tests.support.kafka import eventually, publish_events, read_until
 
 
-@pytest.fixture
-async def profile(database_url: str, broker: str) -> AsyncIterator[tuple[FastAPI, httpx.AsyncClient]]:
-    async with running_app(create_app, settings_for(ProfileSettings, database_url=database_url, broker=broker)) as app:
-        yield app
+@pytest.fixture(scope="module")
+async def profile(broker: str, tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[tuple[FastAPI, httpx.AsyncClient]]:
+    async with fresh_database(os.environ.get("TEST_DATABASE_URL"), tmp_path_factory.mktemp("profile")) as url:
+        async with running_app(create_app, settings_for(ProfileSettings, database_url=url, broker=broker)) as app:
+            yield app
 
 
 def new_customer_id() -> str:
@@ -27,7 +30,8 @@ def new_customer_id() -> str:
 
 
 def order(customer_id: str, order_id: str = "o-1", **changes: object) -> dict[str, object]:
-    return {"source": "web-shop", "order_id": order_id, "customer_id": customer_id,
+    # Order ids are unique per source system, and the tests of this module share one database.
+    return {"source": "web-shop", "order_id": f"{customer_id}-{order_id}", "customer_id": customer_id,
             "occurred_at": "2026-03-01T10:00:00Z", "total_amount": "19.90", "currency": "USD",
             "items": [{"sku": "TEA-1", "name": "Green tea", "category": "tea", "quantity": 2, "unit_price": "9.95"}],
             **changes}
@@ -58,7 +62,7 @@ async def test_the_same_order_reported_twice_is_recorded_once(profile) -> None: 
     assert (first["recorded"], first["duplicates"]) == (2, 0)
     assert (again["recorded"], again["duplicates"]) == (1, 1)
     purchases = (await http.get(f"/customers/{customer_id}/purchases")).json()["items"]
-    assert sorted(p["order_id"] for p in purchases) == ["o-1", "o-2", "o-3"]
+    assert sorted(p["order_id"] for p in purchases) == [f"{customer_id}-o-{n}" for n in (1, 2, 3)]
 
 
 async def test_orders_published_to_kafka_by_other_systems_join_the_history_once(profile, broker: str) -> None:  # type: ignore[no-untyped-def]
@@ -74,7 +78,7 @@ async def test_orders_published_to_kafka_by_other_systems_join_the_history_once(
         items = (await http.get(f"/customers/{customer_id}/purchases")).json()["items"]
         return sorted(p["order_id"] for p in items)
 
-    await eventually(lambda: _has(order_ids(), ["pos-1", "pos-2"]), timeout=30)
+    await eventually(lambda: _has(order_ids(), [f"{customer_id}-pos-1", f"{customer_id}-pos-2"]), timeout=30)
 
 
 async def test_a_purchase_for_an_erased_customer_is_refused(profile) -> None:  # type: ignore[no-untyped-def]
