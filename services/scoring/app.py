@@ -5,12 +5,12 @@ from pathlib import Path
 
 from fastapi import FastAPI
 
-from services.scoring.api import router
-from services.scoring.consumers import subscriptions
+from services.scoring import api, api_analytics, api_models
+from services.scoring.consumers import ingest_config, subscriptions
+from services.scoring.jobs import BACKGROUND_JOBS
 from services.scoring.models import metadata, tables
 from services.scoring.settings import ScoringSettings
 from shared.service import ServiceDefinition, create_service_app
-
 
 DEFINITION = ServiceDefinition(
     name="scoring",
@@ -19,10 +19,16 @@ DEFINITION = ServiceDefinition(
     metadata=metadata,
     tables=tables,
     migrations=Path(__file__).parent / "migrations",
-    routers=(router,),
-    subscriptions=lambda settings: subscriptions(settings.rates()),
+    routers=(api.router, api_models.router, api_analytics.router),
+    subscriptions=lambda settings: subscriptions(ingest_config(settings)),
+    produces=("tier-changed", "lifecycle-stage-changed", "churn-risk-changed"),
+    background_jobs=BACKGROUND_JOBS,
 )
 
 
 def create_app(settings: ScoringSettings | None = None) -> FastAPI:
-    return create_service_app(DEFINITION, settings or ScoringSettings())
+    settings = settings or ScoringSettings()
+    app = create_service_app(DEFINITION, settings)
+    app.state.scoring_config = ingest_config(settings).scoring
+    app.state.fit_tasks = set()
+    return app

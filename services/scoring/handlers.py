@@ -1,16 +1,27 @@
-"""Scoring's use cases."""
+"""Scoring's use cases for purchases and refunds: count them once, rebuild the aggregates of the
+customers they touch, and score those customers at once."""
 from __future__ import annotations
 
-from dataclasses import dataclass
-from datetime import datetime
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
 from decimal import Decimal
+from typing import Any, Mapping, Sequence
 
-from sqlalchemy import delete, func, insert, select, tuple_
+from sqlalchemy import insert, select, tuple_
 
-from services.scoring.domain import AggregateDelta, UnknownCurrency, to_base_currency
-from services.scoring.models import CountedOrder, CustomerAggregate
-from shared.db import dialect_insert, utcnow
+from services.scoring.domain import Unacceptable, accept, day_number
+from services.scoring.models import CountedOrder, Refund
+from services.scoring.repository import chunks, recompute_aggregates, resolve_aliases
+from services.scoring.rescoring import ScoringConfig, rescore
+from shared.db import dialect_insert
 from shared.uow import UnitOfWork
+
+
+@dataclass(frozen=True)
+class IngestConfig:
+    rates: dict[str, Decimal] = field(default_factory=lambda: {"USD": Decimal(1)})
+    future_tolerance: timedelta = timedelta(hours=1)
+    scoring: ScoringConfig = ScoringConfig()
 
 
 @dataclass(frozen=True)
@@ -24,6 +35,18 @@ class OrderToCount:
     ref: str  # what to name when the order is refused (the event id)
 
 
+@dataclass(frozen=True)
+class RefundToCount:
+    source: str
+    refund_key: str
+    order_id: str
+    customer_id: str
+    amount: Decimal
+    currency: str
+    occurred_at: datetime
+    ref: str
+
+
 class OrderRefused(Exception):
     def __init__(self, ref: str, reason: str):
         super().__init__(reason)
@@ -31,59 +54,64 @@ class OrderRefused(Exception):
         self.reason = reason
 
 
-async def count_purchases(uow: UnitOfWork, orders: list[OrderToCount], rates: dict[str, Decimal]) -> int:
-    """Add new orders to their customers' aggregates in one batched write; returns how many were new."""
-    first_seen = {(o.source, o.order_id): o for o in reversed(orders)}
+def _accepted(item: OrderToCount | RefundToCount, config: IngestConfig, now: datetime) -> tuple[Decimal, datetime]:
+    try:
+        accepted = accept(item.amount, item.currency, item.occurred_at, rates=config.rates, now=now,
+                          tolerance=config.future_tolerance)
+    except Unacceptable as exc:
+        raise OrderRefused(item.ref, str(exc)) from exc
+    return accepted.amount, accepted.occurred_at
+
+
+async def count_purchases(uow: UnitOfWork, orders: list[OrderToCount], config: IngestConfig, now: datetime, *,
+                          causes: Mapping[str, Any] | None = None) -> int:
+    """Add new orders in one batched write, rebuild their customers' aggregates and score them; returns
+    how many orders were new. Raises OrderRefused for an order that can never be counted."""
+    aliases = await resolve_aliases(uow.session, (o.customer_id for o in orders))
+    first_seen = {(o.source, o.order_id): o for o in reversed(orders)}  # the first of in-batch duplicates
     known = await _counted(uow, list(first_seen))
-    new_orders = [o for key, o in first_seen.items() if key not in known]
-    if not new_orders:
-        return 0
-    deltas: dict[str, AggregateDelta] = {}
-    for order in new_orders:
-        try:
-            spend = to_base_currency(order.amount, order.currency, rates)
-        except UnknownCurrency as exc:
-            raise OrderRefused(order.ref, str(exc)) from exc
-        delta = deltas.setdefault(order.customer_id, AggregateDelta(0, Decimal(0), order.occurred_at, order.occurred_at))
-        delta.add(spend, order.occurred_at)
-    await uow.session.execute(insert(CountedOrder), [
-        {"source": o.source, "order_id": o.order_id, "customer_id": o.customer_id} for o in new_orders])
-    await _add_to_aggregates(uow, deltas)
-    return len(new_orders)
+    rows = []
+    for key, order in first_seen.items():
+        if key in known:
+            continue
+        amount, occurred_at = _accepted(order, config, now)
+        rows.append({"source": order.source, "order_id": order.order_id, "amount": amount,
+                     "customer_id": aliases.get(order.customer_id, order.customer_id),
+                     "occurred_at": occurred_at, "day": day_number(occurred_at)})
+    if rows:
+        await uow.session.execute(insert(CountedOrder), rows)
+        await _refresh(uow, [row["customer_id"] for row in rows], config, now, causes, aliases)
+    return len(rows)
 
 
 async def _counted(uow: UnitOfWork, keys: list[tuple[str, str]]) -> set[tuple[str, str]]:
     counted: set[tuple[str, str]] = set()
-    for start in range(0, len(keys), 500):
+    for part in chunks(keys, 500):
         rows = await uow.session.execute(select(CountedOrder.source, CountedOrder.order_id).where(
-            tuple_(CountedOrder.source, CountedOrder.order_id).in_(keys[start:start + 500])))
+            tuple_(CountedOrder.source, CountedOrder.order_id).in_(part)))
         counted.update((r.source, r.order_id) for r in rows)
     return counted
 
 
-async def _add_to_aggregates(uow: UnitOfWork, deltas: dict[str, AggregateDelta]) -> None:
-    dialect = uow.session.bind.dialect.name
-    least, greatest = (func.least, func.greatest) if dialect == "postgresql" else (func.min, func.max)
-    now = utcnow()
-    statement = dialect_insert(dialect, CustomerAggregate.__table__)
-    table = CustomerAggregate.__table__
-    statement = statement.on_conflict_do_update(
-        index_elements=[table.c.customer_id],
-        set_={
-            "purchase_count": table.c.purchase_count + statement.excluded.purchase_count,
-            "total_spend": table.c.total_spend + statement.excluded.total_spend,
-            "first_purchase_at": least(table.c.first_purchase_at, statement.excluded.first_purchase_at),
-            "last_purchase_at": greatest(table.c.last_purchase_at, statement.excluded.last_purchase_at),
-            "updated_at": statement.excluded.updated_at,
-        },
-    )
-    await uow.session.execute(statement, [
-        {"customer_id": customer_id, "purchase_count": d.purchase_count, "total_spend": d.spend,
-         "first_purchase_at": d.first_purchase_at, "last_purchase_at": d.last_purchase_at, "updated_at": now}
-        for customer_id, d in deltas.items()
-    ])
+async def count_refunds(uow: UnitOfWork, refunds: list[RefundToCount], config: IngestConfig, now: datetime, *,
+                        causes: Mapping[str, Any] | None = None) -> None:
+    """Keep each refund once. A refund for an order not seen yet is kept and counts when the order
+    arrives (events come late and out of order); a refund never exceeds its order."""
+    aliases = await resolve_aliases(uow.session, (r.customer_id for r in refunds))
+    rows = []
+    for refund in refunds:
+        amount, occurred_at = _accepted(refund, config, now)
+        rows.append({"source": refund.source, "refund_key": refund.refund_key, "order_id": refund.order_id,
+                     "customer_id": aliases.get(refund.customer_id, refund.customer_id), "amount": amount,
+                     "occurred_at": occurred_at})
+    statement = dialect_insert(uow.session.bind.dialect.name, Refund.__table__).on_conflict_do_nothing()
+    await uow.session.execute(statement, rows)
+    await _refresh(uow, [row["customer_id"] for row in rows], config, now, causes, aliases)
 
 
-async def forget_customer(uow: UnitOfWork, customer_id: str) -> None:
-    await uow.session.execute(delete(CustomerAggregate).where(CustomerAggregate.customer_id == customer_id))
-    await uow.session.execute(delete(CountedOrder).where(CountedOrder.customer_id == customer_id))
+async def _refresh(uow: UnitOfWork, customer_ids: Sequence[str], config: IngestConfig, now: datetime,
+                   causes: Mapping[str, Any] | None, aliases: Mapping[str, str]) -> None:
+    ids = sorted(set(customer_ids))
+    await recompute_aggregates(uow.session, ids, now)
+    resolved = {aliases.get(key, key): cause for key, cause in (causes or {}).items()}
+    await rescore(uow, ids, config.scoring, now, causes=resolved)
