@@ -5,10 +5,10 @@ from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
 
-from sqlalchemy import delete, insert, select, tuple_
+from sqlalchemy import insert, select, tuple_
 
 from services.engagement.domain import points_for_purchase
-from services.engagement.models import PointsEntry
+from services.engagement.models import PointsEntry, Template
 from shared.uow import UnitOfWork
 
 PURCHASE = "purchase"
@@ -22,7 +22,8 @@ class EarningPurchase:
     occurred_at: datetime
 
 
-async def grant_purchase_points(uow: UnitOfWork, purchases: list[EarningPurchase], points_per_unit: Decimal) -> None:
+async def grant_purchase_points(uow: UnitOfWork, purchases: list[EarningPurchase], points_per_unit: Decimal) -> set[str]:
+    """Points for each order not seen before; returns those orders' references."""
     first = {p.order_reference: p for p in reversed(purchases)}
     granted = set((await uow.session.scalars(select(PointsEntry.reference).where(
         tuple_(PointsEntry.reason, PointsEntry.reference).in_([(PURCHASE, ref) for ref in first]))
@@ -34,7 +35,9 @@ async def grant_purchase_points(uow: UnitOfWork, purchases: list[EarningPurchase
     ]
     if rows:
         await uow.session.execute(insert(PointsEntry), rows)
+    return {row["reference"] for row in rows}
 
 
-async def forget_customer(uow: UnitOfWork, customer_id: str) -> None:
-    await uow.session.execute(delete(PointsEntry).where(PointsEntry.customer_id == customer_id))
+async def survey_template(uow: UnitOfWork, template_id: str) -> str | None:
+    """The operator's survey-invitation template when one was stored; None falls back to a plain body."""
+    return await uow.session.scalar(select(Template.template_id).where(Template.template_id == template_id).limit(1))

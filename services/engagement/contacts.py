@@ -1,0 +1,72 @@
+"""The contact ledger: decisions for one customer are serialised by a row lock, so caps hold across replicas.
+
+`lock_ledger` first makes sure the customer's ledger row exists, then updates it. The update takes the
+row's write lock (PostgreSQL) or the database's write lock (SQLite's single writer) until the unit of
+work ends, so a second replica deciding for the same customer waits, then reads the contact the first
+one recorded.
+"""
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import delete, select, update
+
+from services.engagement.models import ContactLedger, ContactRecord, PolicyDocument
+from services.engagement.policy import PERIODS, ContactPolicy, PastContact
+from shared.db import dialect_insert, utcnow
+from shared.uow import UnitOfWork
+
+_POLICY_ROW = 1
+_LONGEST_PERIOD = max(PERIODS.values())
+
+
+async def load_policy(uow: UnitOfWork) -> ContactPolicy:
+    row = await uow.session.get(PolicyDocument, _POLICY_ROW, populate_existing=True)
+    return ContactPolicy() if row is None else ContactPolicy.model_validate(row.document)
+
+
+async def save_policy(uow: UnitOfWork, policy: ContactPolicy) -> None:
+    document = policy.model_dump(mode="json")
+    statement = dialect_insert(uow.session.bind.dialect.name, PolicyDocument.__table__).values(
+        id=_POLICY_ROW, document=document, updated_at=utcnow())
+    await uow.session.execute(statement.on_conflict_do_update(
+        index_elements=["id"], set_={"document": document, "updated_at": utcnow()}))
+
+
+async def lock_ledger(uow: UnitOfWork, customer_id: str) -> None:
+    """Hold the customer's ledger lock until the unit of work commits or rolls back."""
+    session = uow.session
+    await session.execute(dialect_insert(session.bind.dialect.name, ContactLedger.__table__)
+                          .values(customer_id=customer_id, version=0).on_conflict_do_nothing())
+    await session.execute(update(ContactLedger).where(ContactLedger.customer_id == customer_id)
+                          .values(version=ContactLedger.version + 1))
+
+
+async def recent_contacts(uow: UnitOfWork, customer_id: str, now: datetime) -> list[PastContact]:
+    rows = await uow.session.execute(
+        select(ContactRecord.channel, ContactRecord.priority, ContactRecord.contacted_at)
+        .where(ContactRecord.customer_id == customer_id, ContactRecord.contacted_at > now - _LONGEST_PERIOD))
+    return [PastContact(row.channel, row.priority, row.contacted_at) for row in rows]
+
+
+async def is_reserved(uow: UnitOfWork, message_id: str) -> bool:
+    return await uow.session.scalar(
+        select(ContactRecord.id).where(ContactRecord.message_id == message_id)) is not None
+
+
+async def reserve(uow: UnitOfWork, *, message_id: str, customer_id: str, channel: str, priority: str,
+                  at: datetime) -> None:
+    """Count the contact now, before delivery, so a concurrent decision sees it."""
+    uow.session.add(ContactRecord(message_id=message_id, customer_id=customer_id, channel=channel,
+                                  priority=priority, contacted_at=at))
+
+
+async def release(uow: UnitOfWork, message_id: str) -> None:
+    """A contact that was never made stops counting."""
+    await uow.session.execute(delete(ContactRecord).where(ContactRecord.message_id == message_id))
+
+
+async def contact_history(uow: UnitOfWork, customer_id: str, limit: int = 50) -> list[ContactRecord]:
+    return list((await uow.session.scalars(
+        select(ContactRecord).where(ContactRecord.customer_id == customer_id)
+        .order_by(ContactRecord.contacted_at.desc(), ContactRecord.id.desc()).limit(limit))).all())

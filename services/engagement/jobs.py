@@ -1,0 +1,94 @@
+"""Engagement's background jobs: a dispatcher on every replica, campaign runs on one replica per period."""
+from __future__ import annotations
+
+import asyncio
+import logging
+from datetime import timedelta
+
+from fastapi import FastAPI
+
+from services.engagement.campaigns import run_due_campaigns
+from services.engagement.channels import build_channels
+from services.engagement.contacts import load_policy
+from services.engagement.dispatch import Dispatcher
+from services.engagement.journeys import start_birthday_journeys
+from services.engagement.loyalty import expire_points
+from shared.db import utcnow
+from shared.scheduler import periodic
+
+log = logging.getLogger(__name__)
+
+
+async def run_dispatcher(app: FastAPI) -> None:
+    """Lease and deliver due messages until the app stops; woken early when a message is queued."""
+    state = app.state
+    settings = state.settings
+    dispatcher = Dispatcher(state.unit_of_work, settings, state.profile, build_channels(settings))
+    state.dispatcher = dispatcher
+    interval = settings.dispatch_interval_ms / 1000
+    try:
+        while True:
+            try:
+                handled = await dispatcher.run_once()
+            except asyncio.CancelledError:
+                raise
+            except Exception:
+                log.exception("dispatcher pass failed; retrying")
+                handled = 0
+            if handled < settings.dispatch_batch_size:
+                try:
+                    await asyncio.wait_for(state.dispatch_wake.wait(), interval)
+                except asyncio.TimeoutError:
+                    pass
+                state.dispatch_wake.clear()
+    finally:
+        await state.profile.close()
+
+
+async def _run_due_campaigns(app: FastAPI) -> None:
+    async with app.state.unit_of_work() as uow:
+        started = await run_due_campaigns(uow, utcnow())
+        await uow.commit()
+    if started:
+        log.info("campaign runs started", extra={"count": started})
+        app.state.dispatch_wake.set()
+
+
+async def run_campaign_scheduler(app: FastAPI) -> None:
+    """Start due campaign runs, on one replica per period."""
+    every = timedelta(seconds=app.state.settings.campaign_interval_seconds)
+    await periodic("engagement-campaigns", every, _run_due_campaigns)(app)
+
+
+async def _expire_points(app: FastAPI) -> None:
+    days = app.state.settings.points_expiry_days
+    if not days:
+        return
+    now = utcnow()
+    async with app.state.unit_of_work() as uow:
+        expired = await expire_points(uow, now - timedelta(days=days), now)
+        await uow.commit()
+    if expired:
+        log.info("loyalty points expired", extra={"customers": expired})
+
+
+async def run_points_expiry(app: FastAPI) -> None:
+    """Expire old points once a day, on one replica."""
+    await periodic("engagement-points-expiry", timedelta(days=1), _expire_points, check_interval=600)(app)
+
+
+async def _start_birthdays(app: FastAPI) -> None:
+    async with app.state.unit_of_work() as uow:
+        policy = await load_policy(uow)
+        started = await start_birthday_journeys(uow, utcnow(), policy.default_timezone)
+        await uow.commit()
+    if started:
+        log.info("birthday journeys started", extra={"count": started})
+
+
+async def run_birthday_journeys(app: FastAPI) -> None:
+    """Hourly, on one replica: birthdays come at midnight in each time zone in turn."""
+    await periodic("engagement-birthdays", timedelta(hours=1), _start_birthdays, check_interval=300)(app)
+
+
+BACKGROUND_JOBS = (run_dispatcher, run_campaign_scheduler, run_points_expiry, run_birthday_journeys)

@@ -1,0 +1,103 @@
+"""Several engagement replicas on one database: caps hold under concurrent senders, and a message is
+delivered once even when the replica that leased it dies."""
+from __future__ import annotations
+
+import asyncio
+from datetime import datetime, timedelta, timezone
+from typing import AsyncIterator
+
+import pytest
+
+from services.engagement.app import create_app
+from services.engagement.channels import build_channels
+from services.engagement.dispatch import Dispatcher
+from tests.integration.services.test_engagement_support import Stack, engagement_stack, new_customer, register
+from tests.support.apps import running_app
+
+LATER = datetime.now(timezone.utc) + timedelta(hours=1)
+
+
+@pytest.fixture(scope="module")
+async def stack(broker: str, tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[Stack]:
+    async with engagement_stack(broker, tmp_path_factory.mktemp("engagement"), dispatch_batch_size=1,
+                                dispatch_lease_seconds=60) as running:
+        yield running
+
+
+@pytest.fixture(scope="module")
+async def replica(stack: Stack) -> AsyncIterator[Stack]:
+    """A second engagement process on the same database (HTTP and dispatcher, no consumer)."""
+    settings = stack.settings.model_copy(update={"consumer_enabled": False})
+    async with running_app(create_app, settings) as (app, http):
+        yield Stack(app, http, stack.providers, stack.mailbox, settings)
+
+
+def dispatcher(replica: Stack, clock_offset: timedelta = timedelta(0)) -> Dispatcher:
+    """A dispatcher of that replica whose clock runs ahead, so it alone sees the messages queued for later."""
+    state = replica.app.state
+    return Dispatcher(state.unit_of_work, replica.settings, state.profile, build_channels(replica.settings),
+                      clock=lambda: datetime.now(timezone.utc) + timedelta(hours=1, seconds=1) + clock_offset)
+
+
+async def queue_for_later(stack: Stack, customer: str, count: int, **body) -> list[str]:  # type: ignore[no-untyped-def]
+    ids = []
+    for n in range(count):
+        response = await stack.http.post("/messages", json={
+            "customer_id": customer, "channel": "sms" if n % 2 else "email", "priority": "promotion",
+            "body": f"Offer {n}", "send_at": LATER.isoformat(), **body})
+        assert response.status_code == 201, response.text
+        ids.append(response.json()["message_id"])
+    return ids
+
+
+async def test_two_replicas_sending_to_one_customer_at_once_never_exceed_the_cap(stack: Stack, replica: Stack,
+                                                                                 broker: str) -> None:
+    customer = new_customer()
+    await register(stack, broker, customer, tier="ordinary")  # one marketing contact a day
+    ids = await queue_for_later(stack, customer, 6)
+    first, second = dispatcher(stack), dispatcher(replica)
+    while True:
+        claimed = await asyncio.gather(first.claim(), second.claim())
+        if not any(claimed):
+            break
+        await asyncio.gather(*(d.process(m) for d, ms in zip((first, second), claimed) for m in ms))
+    statuses = [(await stack.http.get(f"/messages/{m}")).json() for m in ids]
+    assert sorted(s["status"] for s in statuses) == ["sent"] + ["suppressed"] * 5
+    assert {s["reason"] for s in statuses if s["status"] == "suppressed"} <= {
+        "frequency_cap:all_channels:day", "frequency_cap:channel:day"}
+    assert len((await stack.http.get(f"/audience/{customer}")).json()["recent_contacts"]) == 1
+
+
+async def test_a_message_leased_by_a_replica_that_died_is_delivered_once_by_another(stack: Stack, replica: Stack,
+                                                                                   broker: str) -> None:
+    customer = new_customer()
+    await register(stack, broker, customer)
+    [message_id] = await queue_for_later(stack, customer, 1, channel="sms", priority="transactional")
+    dead = dispatcher(replica)
+    assert await dead.claim() == [message_id]  # ... and the replica dies before doing anything with it
+    survivor = dispatcher(stack, clock_offset=timedelta(seconds=61))
+    assert await survivor.claim() == [message_id]  # once the lease ran out
+    await survivor.process(message_id)
+    await dead.process(message_id)  # the dead replica coming back finds it no longer holds the lease
+    assert await survivor.claim() == []
+    message = (await stack.http.get(f"/messages/{message_id}")).json()
+    assert (message["status"], message["attempts"]) == ("sent", 2)
+    assert stack.providers.attempts[message_id] == 1
+
+
+async def test_a_replica_dying_between_delivery_and_record_repeats_it_under_the_same_idempotency_key(
+        stack: Stack, replica: Stack, broker: str) -> None:
+    customer = new_customer()
+    await register(stack, broker, customer)
+    [message_id] = await queue_for_later(stack, customer, 1, channel="sms", priority="transactional")
+    dead = dispatcher(replica)
+    await dead.claim()
+    delivery = await dead._decide(message_id)  # noqa: SLF001 - the steps of process(), to stop between them
+    assert delivery is not None
+    await dead._deliver(delivery)  # noqa: SLF001 - handed over; the replica dies before recording it
+    survivor = dispatcher(stack, clock_offset=timedelta(seconds=61))
+    await survivor.claim()
+    await survivor.process(message_id)
+    assert (await stack.http.get(f"/messages/{message_id}")).json()["status"] == "sent"
+    assert stack.providers.attempts[message_id] == 2  # handed over twice, with one Idempotency-Key
+    assert len(stack.providers.received[message_id]) == 1  # so the provider delivered it once

@@ -1,0 +1,36 @@
+"""A/B arms and holdout are stable per customer and follow the weights; schedules land where they should."""
+from __future__ import annotations
+
+from collections import Counter
+from datetime import datetime, time, timezone
+
+from services.engagement.campaign_rules import HOLDOUT, Arm, assign, local_send_time, next_cron_run
+
+ARMS = [Arm("A", 1), Arm("B", 3)]
+
+
+def test_a_customer_always_lands_in_the_same_arm_of_a_campaign() -> None:
+    assert {assign("cmp-1", "c-42", ARMS, 10) for _ in range(5)} == {assign("cmp-1", "c-42", ARMS, 10)}
+
+
+def test_arms_follow_their_weights_and_the_holdout_its_share() -> None:
+    counts = Counter(assign("cmp-1", f"c-{n}", ARMS, 10) for n in range(20_000))
+    assert abs(counts[HOLDOUT] / 20_000 - 0.10) < 0.01
+    assert abs(counts["B"] / (counts["A"] + counts["B"]) - 0.75) < 0.02
+
+
+def test_no_holdout_means_everyone_gets_a_variant() -> None:
+    assert HOLDOUT not in {assign("cmp-2", f"c-{n}", ARMS, 0) for n in range(1000)}
+
+
+def test_cron_runs_strictly_after_the_given_time_in_utc() -> None:
+    start = datetime(2026, 11, 24, 9, 0, tzinfo=timezone.utc)
+    assert next_cron_run("0 9 * * *", start) == datetime(2026, 11, 25, 9, 0, tzinfo=timezone.utc)
+    assert next_cron_run("*/15 * * * *", start) == datetime(2026, 11, 24, 9, 15, tzinfo=timezone.utc)
+
+
+def test_local_time_sends_at_that_hour_in_each_customers_zone() -> None:
+    run = datetime(2026, 11, 24, 12, 0, tzinfo=timezone.utc)
+    assert local_send_time(run, time(10, 0), "Asia/Tokyo", "UTC") == datetime(2026, 11, 25, 1, 0, tzinfo=timezone.utc)
+    assert local_send_time(run, time(10, 0), "America/New_York", "UTC") == datetime(2026, 11, 24, 15, 0, tzinfo=timezone.utc)
+    assert local_send_time(run, time(10, 0), None, "Europe/Paris") == datetime(2026, 11, 25, 9, 0, tzinfo=timezone.utc)
