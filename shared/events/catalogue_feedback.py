@@ -11,6 +11,7 @@ from shared.events.fields import (
     ExternalId,
     HttpUrl,
     Label,
+    Locale,
     LongText,
     Name,
     Reason,
@@ -51,6 +52,8 @@ class SurveyInvitedV1(EventData):
     """How eagerly to send it against the contact budget."""
     channel: Channel | None = None
     """Preferred channel; null lets engagement choose."""
+    locale: Locale | None = None
+    """Language the survey page opens in, for the invitation's text too; null: the customer's own."""
 
 
 class FeedbackReceivedV1(EventData):
