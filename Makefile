@@ -5,7 +5,7 @@ PY := $(VENV)/bin/python
 INSTALLED := $(VENV)/.installed
 PG_TEST_URL ?= postgresql+asyncpg://postgres@127.0.0.1:5432/postgres
 
-.PHONY: install run test test-sqlite test-pg bench docs check-docs migration clean
+.PHONY: install run test test-sqlite test-pg bench docs migration clean
 
 $(INSTALLED): pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -24,9 +24,10 @@ test: install
 
 test-sqlite: test
 
-## The same suite on PostgreSQL (a fresh database per test on $(PG_TEST_URL)).
+## Every test that touches a database, again on PostgreSQL (a fresh database per test on $(PG_TEST_URL)).
+## Unit and contract tests use no database, so the SQLite pass already covers them.
 test-pg: install
-	TEST_DATABASE_URL=$(PG_TEST_URL) $(PY) -m pytest
+	TEST_DATABASE_URL=$(PG_TEST_URL) $(PY) -m pytest tests/integration tests/e2e
 
 ## Every benchmark the issues name; writes bench/RESULTS.md.
 bench: install

@@ -30,7 +30,14 @@ ROOT = Path(__file__).resolve().parents[2]
 K8S = ROOT / "deploy" / "k8s"
 SERVICE_NAMES = sorted(path.parent.name for path in (ROOT / "services").glob("*/__main__.py"))
 # What an operator supplies for the compose placeholders.
-OPERATOR_VALUES = {"CVP_API_KEYS": '{"contract-test-key": ["*"]}', "CVP_POSTGRES_PASSWORD": "contract-test"}
+OPERATOR_VALUES = {
+    "CVP_API_KEYS": '{"contract-test-key": ["*"]}',
+    "CVP_POSTGRES_PASSWORD": "contract-test",
+    "CVP_PII_ENCRYPTION_KEY": "Y29udHJhY3QtdGVzdC1lbmNyeXB0aW9uLWtleS0zMmI",
+    "CVP_PII_HASH_KEY": "Y29udHJhY3QtdGVzdC1zZWFyY2gtaGFzaC1rZXktMzI",
+    "CVP_SURVEY_TOKEN_KEY": "contract-test-survey-token-key-0123456789",
+    "CVP_PROFILE_API_KEY": "contract-test-profile-reader-key",
+}
 
 
 @dataclass(frozen=True)
