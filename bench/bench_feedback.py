@@ -14,7 +14,7 @@ import httpx
 from sqlalchemy import text
 
 from bench.results import BenchResult
-from services.feedback import text
+from services.feedback import text as comment_text
 from services.feedback.analytics import Filters, nps_report
 from services.feedback.app import create_app
 from services.feedback.settings import FeedbackSettings
@@ -53,7 +53,7 @@ async def _responses_per_second(settings: FeedbackSettings, count: int) -> Bench
                                      headers={"Authorization": "Bearer cvp-dev-key"}) as http:
             await http.post("/surveys", json=SURVEY)
             urls = await _invite(http, count)
-            await asyncio.to_thread(text.warm_up)  # the service loads its models at start-up; wait for that
+            await asyncio.to_thread(comment_text.warm_up)  # the service loads its models at start-up; wait for that
             started = time.perf_counter()
             accepted = await _answer_all(http, urls, concurrency=32)
             seconds = time.perf_counter() - started

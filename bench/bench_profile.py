@@ -8,17 +8,14 @@ import os
 import tempfile
 import time
 import uuid
-from contextlib import asynccontextmanager
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any, AsyncIterator
+from typing import Any
 
-import asyncpg
 import httpx
 import numpy as np
 from aiokafka import AIOKafkaProducer, ConsumerRecord
 from sqlalchemy import func, select, text
-from sqlalchemy.engine import make_url
 
 from bench.results import BenchResult
 from services.profile.app import create_app
@@ -28,6 +25,7 @@ from services.profile.settings import ProfileSettings
 from shared.devbroker import start_broker
 from shared.events.catalogue import PurchaseRecordedV1
 from shared.events.envelope import encode, new_event
+from tools.scratch_databases import fresh_database
 
 RULE = {"all": [{"field": "region", "op": "eq", "value": "north"},
                 {"attribute": "shoe_size", "op": "gte", "value": 40},
@@ -75,21 +73,8 @@ def _report(result: BenchResult) -> BenchResult:
     return result
 
 
-@asynccontextmanager
-async def _database(server: str | None, scratch: str) -> AsyncIterator[str]:
-    if not server:
-        yield f"sqlite+aiosqlite:///{scratch}/profile.db"
-        return
-    url = make_url(server)
-    name = f"bench_profile_{uuid.uuid4().hex[:8]}"
-    admin = await asyncpg.connect(host=url.host, port=url.port or 5432, user=url.username, password=url.password,
-                                  database=url.database or "postgres")
-    try:
-        await admin.execute(f'CREATE DATABASE "{name}"')
-        yield url.set(drivername="postgresql+asyncpg", database=name).render_as_string(hide_password=False)
-    finally:
-        await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        await admin.close()
+def _database(server: str | None, scratch: str):  # type: ignore[no-untyped-def]
+    return fresh_database(server, scratch, prefix="bench_profile")
 
 
 async def _seed(engine: Any, customers: int, purchases: int) -> float:

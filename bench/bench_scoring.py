@@ -9,16 +9,13 @@ import os
 import tempfile
 import time
 import uuid
-from contextlib import asynccontextmanager
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
-from typing import Any, AsyncIterator
+from typing import Any
 
-import asyncpg
 from aiokafka import AIOKafkaProducer
 from sqlalchemy import func, select, text
-from sqlalchemy.engine import make_url
 
 from bench.results import BenchResult
 from services.scoring.app import create_app
@@ -35,6 +32,7 @@ from shared.db import utcnow
 from shared.devbroker import start_broker
 from shared.events.catalogue import PurchaseRecordedV1
 from shared.events.envelope import encode, new_event
+from tools.scratch_databases import fresh_database
 
 MODEL = FittedModel("bgnbd", "week", {"r": 0.25, "alpha": 4.0, "a": 0.8, "b": 2.5}, {"p": 6.0, "q": 4.0, "v": 15.0})
 
@@ -72,21 +70,8 @@ async def _measure(settings: ScoringSettings, customers: int, events: int) -> li
     return results
 
 
-@asynccontextmanager
-async def _database(server: str | None, scratch: str) -> AsyncIterator[str]:
-    if not server:
-        yield f"sqlite+aiosqlite:///{scratch}/scoring.db"
-        return
-    url = make_url(server)
-    name = f"bench_scoring_{uuid.uuid4().hex[:8]}"
-    admin = await asyncpg.connect(host=url.host, port=url.port or 5432, user=url.username, password=url.password,
-                                  database=url.database or "postgres")
-    try:
-        await admin.execute(f'CREATE DATABASE "{name}"')
-        yield url.set(drivername="postgresql+asyncpg", database=name).render_as_string(hide_password=False)
-    finally:
-        await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        await admin.close()
+def _database(server: str | None, scratch: str):  # type: ignore[no-untyped-def]
+    return fresh_database(server, scratch, prefix="bench_scoring")
 
 
 _SEED = (

@@ -13,7 +13,7 @@ from typing import AsyncIterator, Iterator
 import pytest
 
 from shared.devbroker import DevBroker, free_port, start_broker
-from tests.support.databases import fresh_database
+from tools.scratch_databases import fresh_database
 from tests.support.proxy import CuttableProxy
 
 

@@ -13,7 +13,7 @@ import httpx
 import pytest
 
 from tests.support.apps import ADMIN_KEY, TEST_API_KEYS
-from tests.support.databases import fresh_database
+from tools.scratch_databases import fresh_database
 from tests.support.kafka import eventually, produce, read_until
 from tests.support.processes import SERVICES, ServiceProcess, start_service, wait_until_ready
 

@@ -5,7 +5,6 @@ from __future__ import annotations
 import importlib
 import re
 
-import httpx
 import pytest
 
 from tests.support.apps import running_app, settings_for

@@ -29,7 +29,7 @@ from shared.devbroker import free_port
 from shared.events.catalogue import ConsentV1, CustomerRegisteredV1, TierChangedV1
 from shared.events.envelope import EventData, encode, new_event
 from tests.support.apps import running_app, settings_for
-from tests.support.databases import fresh_database
+from tools.scratch_databases import fresh_database
 from tests.support.kafka import eventually
 
 WEBHOOK_SECRET = "webhook-test-secret-0123456789"

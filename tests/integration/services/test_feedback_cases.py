@@ -20,7 +20,7 @@ from services.feedback.settings import FeedbackSettings
 from shared.events.catalogue import CustomerErasedV1, PurchaseRecordedV1, TierChangedV1
 from shared.events.catalogue_scoring import RfmV1
 from tests.support.apps import running_app, settings_for
-from tests.support.databases import fresh_database
+from tools.scratch_databases import fresh_database
 from tests.support.kafka import eventually, publish_events, read_until
 
 FIRST_PURCHASE_SURVEY, SATISFACTION_SURVEY = "first-purchase-nps", "case-satisfaction"

@@ -17,7 +17,7 @@ from services.feedback import tokens
 from services.feedback.app import create_app
 from services.feedback.settings import FeedbackSettings
 from tests.support.apps import running_app, settings_for
-from tests.support.databases import fresh_database
+from tools.scratch_databases import fresh_database
 from tests.support.kafka import read_until
 
 SETTINGS = dict(survey_cooldown_days=30, public_survey_base_url="https://survey.example.com",

@@ -25,7 +25,7 @@ from shared.events.catalogue import (
 )
 from shared.events.envelope import encode, new_event
 from tests.support.apps import running_app, settings_for
-from tests.support.databases import fresh_database
+from tools.scratch_databases import fresh_database
 from tests.support.kafka import eventually, produce, publish_events, read_until
 
 

@@ -14,7 +14,7 @@ from fastapi import FastAPI
 from services.profile.app import create_app
 from services.profile.settings import ProfileSettings
 from tests.support.apps import running_app, settings_for
-from tests.support.databases import fresh_database
+from tools.scratch_databases import fresh_database
 from tests.support.kafka import read_until
 
 

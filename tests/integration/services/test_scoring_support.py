@@ -15,7 +15,7 @@ from services.scoring.app import create_app
 from services.scoring.settings import ScoringSettings
 from shared.events.envelope import CloudEvent, EventData, encode, new_event
 from tests.support.apps import running_app, settings_for
-from tests.support.databases import fresh_database
+from tools.scratch_databases import fresh_database
 from tests.support.kafka import eventually
 
 
