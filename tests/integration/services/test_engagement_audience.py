@@ -22,7 +22,7 @@ from shared.events.catalogue import (
     SegmentMembershipChangedV1,
     SurveyInvitedV1,
 )
-from tests.integration.services.test_engagement_support import (
+from tests.support.engagement import (
     DAYTIME,
     Stack,
     consents,

@@ -14,7 +14,7 @@ import pytest
 from services.engagement.campaign_rules import HOLDOUT, Arm, assign, local_send_time
 from services.engagement.journeys import start_birthday_journeys
 from shared.events.catalogue import SegmentMembershipChangedV1, TierChangedV1
-from tests.integration.services.test_engagement_support import (
+from tests.support.engagement import (
     DAYTIME,
     Stack,
     engagement_stack,

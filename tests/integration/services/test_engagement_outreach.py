@@ -8,7 +8,7 @@ from typing import AsyncIterator
 
 import pytest
 
-from tests.integration.services.test_engagement_support import (
+from tests.support.engagement import (
     Stack,
     engagement_stack,
     new_customer,

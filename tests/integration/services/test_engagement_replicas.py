@@ -11,7 +11,7 @@ import pytest
 from services.engagement.app import create_app
 from services.engagement.channels import build_channels
 from services.engagement.dispatch import Dispatcher
-from tests.integration.services.test_engagement_support import Stack, engagement_stack, new_customer, register
+from tests.support.engagement import Stack, engagement_stack, new_customer, register
 from tests.support.apps import running_app
 
 LATER = datetime.now(timezone.utc) + timedelta(hours=1)

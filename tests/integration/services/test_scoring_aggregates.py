@@ -20,7 +20,7 @@ from shared.events.catalogue import (
     PurchaseRefundedV1,
 )
 from shared.events.envelope import encode, new_event
-from tests.integration.services.test_scoring_support import new_customer, publish_many, score_when, scoring_service
+from tests.support.scoring import new_customer, publish_many, score_when, scoring_service
 from tests.support.kafka import eventually, produce, read_until
 
 NOW = datetime.now(timezone.utc).replace(microsecond=0)

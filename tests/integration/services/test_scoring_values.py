@@ -13,7 +13,7 @@ from fastapi import FastAPI
 
 from services.scoring.rescoring import rescore_everybody
 from shared.events.catalogue import PurchaseRecordedV1
-from tests.integration.services.test_scoring_support import new_customer, publish_many, score_when, scoring_service
+from tests.support.scoring import new_customer, publish_many, score_when, scoring_service
 from tests.support.kafka import eventually, read_until
 
 NOW = datetime.now(timezone.utc).replace(microsecond=0)
