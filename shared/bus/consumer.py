@@ -79,25 +79,41 @@ class ConsumerRunner:
         self._stopping.set()
 
     async def run(self) -> None:
-        consumer = await self._start_consumer()
-        if consumer is None:
-            return
+        """Consume until stop(). If the loop fails (a commit refused after a rebalance, a bug), the
+        failure is logged and the consumer rejoins the group from its last committed offsets."""
+        while not self._stopping.is_set():
+            consumer = await self._start_consumer()
+            if consumer is None:
+                return
+            try:
+                self.started.set()
+                await self._consume(consumer)
+            except Exception:
+                log.exception("consumer loop failed; rejoining from the last committed offsets")
+                await self._pause(1.0)
+            finally:
+                await consumer.stop()
+
+    async def _consume(self, consumer: AIOKafkaConsumer) -> None:
+        while not self._stopping.is_set():
+            batches = await consumer.getmany(timeout_ms=200, max_records=self._batch_size)
+            records = [record for partition_records in batches.values() for record in partition_records]
+            if not records:
+                continue
+            started = time.perf_counter()
+            await self.process(records)
+            await consumer.commit({
+                tp: OffsetAndMetadata(partition_records[-1].offset + 1, "")
+                for tp, partition_records in batches.items()
+            })
+            self._observe(consumer, batches, len(records), time.perf_counter() - started)
+
+    async def _pause(self, seconds: float) -> None:
+        """Sleep, but wake at once when asked to stop."""
         try:
-            self.started.set()
-            while not self._stopping.is_set():
-                batches = await consumer.getmany(timeout_ms=200, max_records=self._batch_size)
-                records = [record for partition_records in batches.values() for record in partition_records]
-                if not records:
-                    continue
-                started = time.perf_counter()
-                await self.process(records)
-                await consumer.commit({
-                    tp: OffsetAndMetadata(partition_records[-1].offset + 1, "")
-                    for tp, partition_records in batches.items()
-                })
-                self._observe(consumer, batches, len(records), time.perf_counter() - started)
-        finally:
-            await consumer.stop()
+            await asyncio.wait_for(self._stopping.wait(), seconds)
+        except asyncio.TimeoutError:
+            pass
 
     async def _start_consumer(self) -> AIOKafkaConsumer | None:
         backoff = 0.5
@@ -120,10 +136,8 @@ class ConsumerRunner:
             except Exception as exc:
                 await consumer.stop()
                 log.warning("consumer could not reach the broker, retrying", extra={"error": repr(exc)})
-                try:
-                    await asyncio.wait_for(self._stopping.wait(), backoff)
-                except asyncio.TimeoutError:
-                    backoff = min(backoff * 2, 5.0)
+                await self._pause(backoff)
+                backoff = min(backoff * 2, 5.0)
         return None
 
     async def process(self, records: Sequence[ConsumerRecord]) -> None:

@@ -193,3 +193,23 @@ async def test_events_a_handler_records_carry_the_correlation_id_of_the_event_th
 
 async def _equals(count_coroutine, expected: int) -> bool:  # type: ignore[no-untyped-def]
     return await count_coroutine == expected
+
+
+async def test_a_consumer_whose_loop_fails_rejoins_and_applies_the_batch_from_the_last_commit(
+        database_url: str, broker: str) -> None:
+    customer_id = f"c-{uuid.uuid4().hex[:8]}"
+    broken_once = False
+
+    async def rejects_an_event_it_never_received(uow: UnitOfWork, events: list[Received]) -> None:
+        nonlocal broken_once
+        if not broken_once and any(e.data.customer_id == customer_id for e in events):  # type: ignore[attr-defined]
+            broken_once = True
+            raise RejectEvent("not-in-this-batch", "a handler bug")  # the runner cannot honour this
+        await record_in_ledger(uow, events)
+
+    await produce(broker, TOPIC, [(customer_id, event_bytes(customer_id, "o-1"))])
+    async with mechanism_database(database_url) as engine:
+        async with running_consumer(engine, broker, rejects_an_event_it_never_received):
+            await eventually(lambda: ledger_count(engine, customer_id), timeout=45)
+        assert await ledger_count(engine, customer_id) == 1
+    assert broken_once
