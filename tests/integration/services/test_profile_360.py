@@ -2,19 +2,12 @@
 from __future__ import annotations
 
 import json
-import os
-import uuid
-from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import httpx
-import pytest
-from fastapi import FastAPI
 from sqlalchemy import text
 
-from services.profile.app import create_app
-from services.profile.settings import ProfileSettings
 from shared.events.catalogue import (
     ChurnRiskChangedV1,
     FeedbackReceivedV1,
@@ -24,20 +17,8 @@ from shared.events.catalogue import (
     TierChangedV1,
 )
 from shared.events.envelope import encode, new_event
-from tests.support.apps import running_app, settings_for
-from tools.scratch_databases import fresh_database
+from tests.support.profile import new_id
 from tests.support.kafka import eventually, produce, publish_events, read_until
-
-
-@pytest.fixture(scope="module")
-async def profile(broker: str, tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[tuple[FastAPI, httpx.AsyncClient]]:
-    async with fresh_database(os.environ.get("TEST_DATABASE_URL"), tmp_path_factory.mktemp("profile")) as url:
-        async with running_app(create_app, settings_for(ProfileSettings, database_url=url, broker=broker)) as app:
-            yield app
-
-
-def new_id() -> str:
-    return f"c-{uuid.uuid4().hex[:10]}"
 
 
 def order(customer_id: str, order_id: str, total: str, *, channel: str = "web", categories: tuple[str, ...] = ("tea",),

@@ -2,27 +2,11 @@
 from __future__ import annotations
 
 import json
-import os
 import uuid
-from collections.abc import AsyncIterator
 
-import httpx
-import pytest
-from fastapi import FastAPI
 
-from services.profile.app import create_app
-from services.profile.settings import ProfileSettings
 from shared.events.catalogue import PurchaseRecordedV1
-from tests.support.apps import running_app, settings_for
-from tools.scratch_databases import fresh_database
 from tests.support.kafka import eventually, publish_events, read_until
-
-
-@pytest.fixture(scope="module")
-async def profile(broker: str, tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[tuple[FastAPI, httpx.AsyncClient]]:
-    async with fresh_database(os.environ.get("TEST_DATABASE_URL"), tmp_path_factory.mktemp("profile")) as url:
-        async with running_app(create_app, settings_for(ProfileSettings, database_url=url, broker=broker)) as app:
-            yield app
 
 
 def new_customer_id() -> str:

@@ -4,28 +4,13 @@ from __future__ import annotations
 import csv
 import io
 import json
-import os
 import uuid
-from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import httpx
-import pytest
-from fastapi import FastAPI
 
-from services.profile.app import create_app
-from services.profile.settings import ProfileSettings
-from tests.support.apps import running_app, settings_for
-from tools.scratch_databases import fresh_database
 from tests.support.kafka import eventually, read_until
-
-
-@pytest.fixture(scope="module")
-async def profile(broker: str, tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[tuple[FastAPI, httpx.AsyncClient]]:
-    async with fresh_database(os.environ.get("TEST_DATABASE_URL"), tmp_path_factory.mktemp("profile")) as url:
-        async with running_app(create_app, settings_for(ProfileSettings, database_url=url, broker=broker)) as app:
-            yield app
 
 
 def days_ago(days: int) -> str:
