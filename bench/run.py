@@ -24,9 +24,11 @@ BENCHMARK_MODULES = [
 DEFAULT_OUTPUT = Path(__file__).with_name("RESULTS.md")
 
 
-def run_all(quick: bool) -> list[BenchResult]:
+def run_all(quick: bool, only: list[str] | None = None) -> list[BenchResult]:
     results: list[BenchResult] = []
     for module_name in BENCHMARK_MODULES:
+        if only and module_name.removeprefix("bench.bench_") not in only:
+            continue
         started = time.perf_counter()
         print(f"[bench] {module_name} ...", flush=True)
         module_results = importlib.import_module(module_name).run(quick=quick)
@@ -42,8 +44,9 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench.run", description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="small data sets: a smoke test of the benchmarks")
     parser.add_argument("--output", type=Path, default=DEFAULT_OUTPUT, help="where to write the markdown report")
+    parser.add_argument("--only", nargs="+", metavar="NAME", help="run only these modules (clv, profile, scoring, ...)")
     args = parser.parse_args(argv)
-    results = run_all(quick=args.quick)
+    results = run_all(quick=args.quick, only=args.only)
     machine = {"mode": "quick (small data)" if args.quick else "full", **collect_machine_info()}
     write_results_md(results, args.output, machine)
     print(f"[bench] wrote {args.output}", flush=True)
