@@ -31,7 +31,7 @@ test-pg: install
 
 ## Every benchmark the issues name; writes bench/RESULTS.md.
 bench: install
-	$(PY) -m bench.run
+	BENCH_DATABASE_URL=$${BENCH_DATABASE_URL:-$(PG_TEST_URL)} $(PY) -m bench.run
 
 ## Regenerate the event JSON Schemas and the AsyncAPI document from the models.
 docs: install
