@@ -5,7 +5,7 @@ PY := $(VENV)/bin/python
 INSTALLED := $(VENV)/.installed
 PG_TEST_URL ?= postgresql+asyncpg://postgres@127.0.0.1:5432/postgres
 
-.PHONY: install run test test-sqlite test-pg bench docs migration clean
+.PHONY: install run test test-sqlite test-pg bench soak docs migration clean
 
 $(INSTALLED): pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -32,6 +32,10 @@ test-pg: install
 ## Every benchmark the issues name; writes bench/RESULTS.md.
 bench: install
 	BENCH_DATABASE_URL=$${BENCH_DATABASE_URL:-$(PG_TEST_URL)} $(PY) -m bench.run
+
+## Ten minutes of mixed traffic against the local stack; writes bench/SOAK.md (SOAK_MINUTES=... to change).
+soak: install
+	$(PY) -m bench.soak --minutes $${SOAK_MINUTES:-10}
 
 ## Regenerate the event JSON Schemas and the AsyncAPI document from the models.
 docs: install
