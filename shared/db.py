@@ -39,14 +39,16 @@ def utcnow() -> datetime:
 
 
 def create_engine(database_url: str, *, pool_size: int = 10) -> AsyncEngine:
+    """An engine whose errors never quote the statement's parameters: those can be personal data, and errors are logged."""
     url = make_url(database_url)
     if url.get_backend_name() == "sqlite":
         if url.database and url.database != ":memory:":
             Path(url.database).parent.mkdir(parents=True, exist_ok=True)
-        engine = create_async_engine(url, connect_args={"timeout": 30})
+        engine = create_async_engine(url, connect_args={"timeout": 30}, hide_parameters=True)
         event.listen(engine.sync_engine, "connect", _tune_sqlite)
         return engine
-    return create_async_engine(url, pool_size=pool_size, max_overflow=pool_size, pool_pre_ping=True)
+    return create_async_engine(url, pool_size=pool_size, max_overflow=pool_size, pool_pre_ping=True,
+                               hide_parameters=True)
 
 
 def _tune_sqlite(dbapi_connection: Any, _record: Any) -> None:

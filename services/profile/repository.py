@@ -91,8 +91,10 @@ def customer_search(*, name: str | None = None, email: str | None = None, phone:
                 select(SearchKey.customer_id).where(SearchKey.kind == kind, SearchKey.digest == digest)))
     if tag is not None:
         query = query.where(Customer.customer_id.in_(select(CustomerTag.customer_id).where(CustomerTag.tag == tag)))
-    if external_id is not None:
-        matches = select(ExternalIdentity.customer_id).where(ExternalIdentity.external_id == external_id)
+    if external_id is not None or source is not None:
+        matches = select(ExternalIdentity.customer_id)
+        if external_id is not None:
+            matches = matches.where(ExternalIdentity.external_id == external_id)
         if source is not None:
             matches = matches.where(ExternalIdentity.source == source)
         query = query.where(Customer.customer_id.in_(matches))

@@ -1,51 +1,21 @@
 """End to end: the four services as separate processes, joined only by Kafka."""
 from __future__ import annotations
 
-import contextlib
 import importlib
 import json
 import os
 import uuid
 from pathlib import Path
-from typing import AsyncIterator
 
 import httpx
 import pytest
 
-from tests.support.apps import ADMIN_KEY, TEST_API_KEYS
+from tests.support.apps import TEST_API_KEYS
 from tools.scratch_databases import fresh_database
 from tests.support.kafka import eventually, produce, read_until
-from tests.support.processes import SERVICES, ServiceProcess, start_service, wait_until_ready
+from tests.support.processes import SERVICES, start_service, wait_until_ready
 
 pytestmark = pytest.mark.e2e
-
-
-@pytest.fixture(scope="module")
-async def stack(broker: str, tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[dict[str, ServiceProcess]]:
-    workdir = tmp_path_factory.mktemp("stack")
-    async with contextlib.AsyncExitStack() as exit_stack:
-        services = {}
-        for name in SERVICES:
-            database_url = await exit_stack.enter_async_context(
-                fresh_database(os.environ.get("TEST_DATABASE_URL"), _scratch(workdir, name)))
-            services[name] = start_service(name, database_url=database_url, broker=broker,
-                                           api_keys=TEST_API_KEYS, workdir=workdir)
-            exit_stack.callback(services[name].stop)
-        for service in services.values():
-            wait_until_ready(service)
-        yield services
-
-
-@pytest.fixture
-async def http() -> AsyncIterator[httpx.AsyncClient]:
-    async with httpx.AsyncClient(headers={"Authorization": f"Bearer {ADMIN_KEY}"}, timeout=10) as client:
-        yield client
-
-
-def _scratch(workdir: Path, name: str) -> Path:
-    path = workdir / name
-    path.mkdir(exist_ok=True)
-    return path
 
 
 def consumers_of(topic: str) -> list[str]:
