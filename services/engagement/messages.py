@@ -3,14 +3,18 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
+from typing import Any, Protocol
 
 from sqlalchemy import select
 
 from services.engagement.models import Message, MessageLog, Template
 from services.engagement.rendering import RenderError, check_syntax
 from shared.db import dialect_insert
-from shared.events.catalogue import OutreachFailedV1, OutreachSentV1, OutreachSuppressedV1
+from shared.events.catalogue import (
+    OutreachFailedV1,
+    OutreachSentV1,
+    OutreachSuppressedV1,
+)
 from shared.events.envelope import EventData
 from shared.uow import UnitOfWork
 
@@ -65,15 +69,19 @@ async def queue_message(uow: UnitOfWork, command: QueueMessage, now: datetime) -
 
 
 async def _validate(uow: UnitOfWork, command: QueueMessage) -> None:
-    if command.template_id is None and command.body is None:
+    await check_content(uow, command.template_id, command.subject, command.body)
+
+
+async def check_content(uow: UnitOfWork, template_id: str | None, subject: str | None, body: str | None) -> None:
+    """A message names a template that exists, or has a body; its text is valid template syntax."""
+    if template_id is None and body is None:
         raise InvalidMessage("give either template_id or body", "body.body")
-    if command.template_id is not None:
+    if template_id is not None:
         exists = await uow.session.scalar(select(Template.template_id).where(
-            Template.template_id == command.template_id).limit(1))
+            Template.template_id == template_id).limit(1))
         if exists is None:
-            raise InvalidMessage(f"template {command.template_id!r} does not exist", "body.template_id")
-    for name in ("subject", "body"):
-        source = getattr(command, name)
+            raise InvalidMessage(f"template {template_id!r} does not exist", "body.template_id")
+    for name, source in (("subject", subject), ("body", body)):
         if source is not None:
             try:
                 check_syntax(source, name)
@@ -90,7 +98,19 @@ async def message_log(uow: UnitOfWork, message_id: str) -> list[MessageLog]:
                                            .order_by(MessageLog.id))).all())
 
 
-def outcome_event(message: Message, outcome: str, reason: str | None, *, retryable: bool = False) -> EventData:
+class MessageFacts(Protocol):
+    """What an outcome event tells of a message: a `Message`, or a row of its columns."""
+
+    message_id: str
+    customer_id: str
+    campaign_id: str | None
+    journey_id: str | None
+    invitation_id: str | None
+    template_id: str | None
+    channel: str | None
+
+
+def outcome_event(message: MessageFacts, outcome: str, reason: str | None, *, retryable: bool = False) -> EventData:
     """outreach-sent, -suppressed or -failed for the message."""
     common: dict[str, Any] = dict(
         message_id=message.message_id, customer_id=message.customer_id, campaign_id=message.campaign_id,

@@ -1,0 +1,365 @@
+"""Set-based campaign planning: a run's arms, channels, send times and suppressions, decided in the database.
+
+One statement assigns every member of the audience an arm (a hash of campaign and customer id, cut at
+the bounds `campaign_rules.arm_bounds` gives), one queues a message per non-holdout member or records it
+as suppressed with its reason (do-not-contact, missing consent, caps already reached), and one logs each
+step. What depends only on a time zone (the send time on the customer's clock, quiet hours, expiry) is
+worked out once per zone in the audience by the pure rules and joined in. The dispatcher still decides
+again under the customer's ledger lock when a message is due, so caps hold at send time.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, time, timedelta
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Integer,
+    String,
+    Text,
+    and_,
+    case,
+    cast,
+    exists,
+    func,
+    insert,
+    literal,
+    not_,
+    or_,
+    select,
+    union_all,
+)
+from sqlalchemy.dialects.postgresql import BIT, JSONB
+from sqlalchemy.sql import ColumnElement, Select
+from sqlalchemy.sql.selectable import CTE, Subquery
+
+from services.engagement.campaign_rules import (
+    BUCKETS,
+    HOLDOUT,
+    Arm,
+    ZoneTiming,
+    arm_bounds,
+    bucket,
+    zone_timing,
+)
+from services.engagement.messages import QUEUED, SUPPRESSED, outcome_event
+from services.engagement.models import (
+    Audience,
+    CampaignMember,
+    ContactRecord,
+    Message,
+    MessageLog,
+    SegmentMember,
+)
+from services.engagement.policy import (
+    DEFAULT_TIER,
+    MARKETING,
+    PERIODS,
+    ContactPolicy,
+    purpose_of,
+)
+from shared.db import UTCDateTime
+from shared.uow import UnitOfWork
+
+_SIGN = BUCKETS // 2  # buckets are compared shifted into the signed 64-bit range both databases hold
+SEND, DEFER, SUPPRESS = "send", "defer", "suppress"
+
+
+@dataclass(frozen=True)
+class Run:
+    """One run of a campaign as the planner needs it."""
+
+    campaign_id: str
+    number: int
+    definition: dict[str, Any]
+    run_at: datetime
+
+    @property
+    def message_prefix(self) -> str:
+        return f"cmp-{self.campaign_id}-{self.number}-"
+
+
+@dataclass(frozen=True)
+class PlannedRun:
+    members: int
+    queued: int
+    suppressed: int
+
+
+async def plan_run(uow: UnitOfWork, run: Run, policy: ContactPolicy, now: datetime) -> PlannedRun:
+    """Record the run's members and arms, queue their messages or record their suppression, in bulk."""
+    session = uow.session
+    arms, plan = await _plan(uow, run, policy, now)
+    members = await session.execute(insert(CampaignMember).from_select(
+        ["campaign_id", "run", "customer_id", "arm", "message_id"],
+        select(literal(run.campaign_id, String), literal(run.number, Integer), arms.c.customer_id, arms.c.arm,
+               case((arms.c.arm == HOLDOUT, None), else_=_message_id(run, arms.c.customer_id)))))
+    contacted = select(plan).where(plan.c.arm != HOLDOUT).subquery("contacted")
+    variants = _variants(run.definition)
+    expiry = run.definition.get("expires_after_hours")
+    queue = insert(Message).from_select(
+        ["message_id", "customer_id", "requested_channel", "channel", "priority", "template_id", "subject", "body",
+         "variables", "campaign_id", "status", "reason", "due_at", "expires_at", "attempts", "created_at"],
+        select(_message_id(run, contacted.c.customer_id), contacted.c.customer_id,
+               literal(run.definition["channel"], String), contacted.c.channel,
+               literal(run.definition["priority"], String), variants.c.template_id, variants.c.subject,
+               variants.c.body, literal({}, JSON), literal(run.campaign_id, String),
+               case((contacted.c.outcome == SUPPRESS, SUPPRESSED), else_=QUEUED), contacted.c.reason,
+               contacted.c.due_at, contacted.c.expires_at if expiry else literal(None, UTCDateTime),
+               literal(0, Integer), literal(now, UTCDateTime))
+        .join(variants, variants.c.name == contacted.c.arm))
+    if session.bind.dialect.name == "postgresql":
+        suppressed = await _queue_and_log_returning(uow, queue, now)
+    else:
+        await session.execute(queue)
+        await _log_steps(uow, _run_messages(run), now)
+        suppressed = await _suppressed(uow, run)
+    for row in suppressed:
+        uow.record(outcome_event(row, SUPPRESSED, row.reason))
+    reached = await session.scalar(select(func.count()).select_from(CampaignMember).where(
+        CampaignMember.campaign_id == run.campaign_id, CampaignMember.run == run.number, CampaignMember.arm != HOLDOUT))
+    return PlannedRun(members=members.rowcount, queued=int(reached or 0) - len(suppressed),  # type: ignore[attr-defined]
+                      suppressed=len(suppressed))
+
+
+async def preview(uow: UnitOfWork, run: Run, policy: ContactPolicy, now: datetime) -> list[dict[str, Any]]:
+    """What a run would decide for each member (arm, outcome, channel, reason), in customer id order,
+    without recording anything."""
+    _, plan = await _plan(uow, run, policy, now)
+    rows = await uow.session.execute(select(plan.c.customer_id, plan.c.arm, plan.c.outcome, plan.c.channel,
+                                            plan.c.reason, plan.c.due_at).order_by(plan.c.customer_id))
+    return [dict(row._mapping) for row in rows]
+
+
+def _message_id(run: Run, customer_id: ColumnElement[Any]) -> ColumnElement[str]:
+    return literal(run.message_prefix, String).concat(customer_id)
+
+
+def _variants(definition: dict[str, Any]) -> CTE:
+    return union_all(*(select(literal(v["name"], String).label("name"),
+                              literal(v.get("template_id"), String).label("template_id"),
+                              literal(v.get("subject"), Text).label("subject"),
+                              literal(v.get("body"), Text).label("body")) for v in definition["variants"])).cte("variants")
+
+
+def _run_messages(run: Run) -> CTE:
+    return select(Message.message_id, Message.status, Message.reason).join(
+        CampaignMember, CampaignMember.message_id == Message.message_id).where(
+        CampaignMember.campaign_id == run.campaign_id, CampaignMember.run == run.number).cte("run_messages")
+
+
+_EVENT_COLUMNS = ("message_id", "customer_id", "campaign_id", "journey_id", "invitation_id", "template_id", "channel",
+                  "reason")
+
+
+async def _queue_and_log_returning(uow: UnitOfWork, queue: Any, now: datetime) -> list[Any]:
+    """PostgreSQL: queue the messages and log their steps in one statement, handing back the suppressed ones."""
+    queued = queue.returning(Message.status, *(Message.__table__.c[name] for name in _EVENT_COLUMNS)).cte("queued")
+    logged = _log_rows(queued, now)
+    log = insert(MessageLog).from_select(["message_id", "at", "kind", "reason"], logged).cte("logged")
+    rows = await uow.session.execute(select(*(queued.c[name] for name in _EVENT_COLUMNS)).add_cte(log)
+                                     .where(queued.c.status == SUPPRESSED))
+    return list(rows.all())
+
+
+def _log_rows(mine: Any, now: datetime) -> Any:
+    """`queued` for each message, then `suppressed` or `deferred` with the reason."""
+    at = literal(now, UTCDateTime)
+    return union_all(
+        select(mine.c.message_id, at, literal("queued", String), literal(None, String)),
+        select(mine.c.message_id, at, literal(SUPPRESSED, String), mine.c.reason).where(mine.c.status == SUPPRESSED),
+        select(mine.c.message_id, at, literal("deferred", String), mine.c.reason).where(
+            mine.c.status == QUEUED, mine.c.reason.is_not(None)))
+
+
+async def _log_steps(uow: UnitOfWork, mine: CTE, now: datetime) -> None:
+    await uow.session.execute(insert(MessageLog).from_select(["message_id", "at", "kind", "reason"],
+                                                             _log_rows(mine, now)))
+
+
+async def _suppressed(uow: UnitOfWork, run: Run) -> list[Any]:
+    rows = await uow.session.execute(select(*(Message.__table__.c[name] for name in _EVENT_COLUMNS)).join(
+        CampaignMember, CampaignMember.message_id == Message.message_id).where(
+        CampaignMember.campaign_id == run.campaign_id, CampaignMember.run == run.number,
+        Message.status == SUPPRESSED))
+    return list(rows.all())
+
+
+async def _plan(uow: UnitOfWork, run: Run, policy: ContactPolicy, now: datetime) -> tuple[Subquery, Subquery]:
+    """The arms (customer_id, arm), and the plan: customer_id, arm, channel, outcome (holdout, send, defer,
+    suppress), reason (of a suppression or deferral), due_at, expires_at per member."""
+    session = uow.session
+    dialect = session.bind.dialect.name
+    if dialect == "sqlite":
+        await _register_sqlite_bucket(uow)
+    definition = run.definition
+    audience = _audience(definition["audience"])
+    zone_names = sorted({n for n in (await session.scalars(select(audience.c.timezone).distinct())).all() if n})
+    zones = _zones(run, policy, now, zone_names)
+    purpose = purpose_of(definition["priority"])
+    arm = _arm(run, _bucket(dialect, run.campaign_id, audience.c.customer_id))
+    arms = select(audience.c.customer_id, arm.label("arm")).subquery("arms")
+    zone = case((audience.c.timezone.in_(zone_names), audience.c.timezone), else_="") if zone_names else literal("")
+    assigned = select(
+        audience.c.customer_id, audience.c.tier, audience.c.do_not_contact, arm.label("arm"),
+        _channel(dialect, definition["channel"], purpose, policy, audience.c.consents).label("channel"),
+        _consented(dialect, definition["channel"], purpose, policy, audience.c.consents).label("consented"),
+        zones.c.due_at, zones.c.expires_at, zones.c.quiet, zones.c.note, zones.c.suppression,
+        *(zones.c[f"{period}_from"] for period in PERIODS),
+    ).select_from(audience).join(zones, zones.c.zone == zone).subquery("assigned")
+    counted = _with_history(assigned)
+    caps = _caps(policy, definition["priority"])
+    tier = case((counted.c.tier.in_(list(policy.caps)), counted.c.tier), else_=DEFAULT_TIER)
+    reason = _suppression(counted, caps, definition["priority"], purpose)
+    plan = select(
+        counted.c.customer_id, counted.c.arm, counted.c.channel, counted.c.due_at, counted.c.expires_at,
+        case((counted.c.arm == HOLDOUT, HOLDOUT), (reason.is_not(None), SUPPRESS), (counted.c.quiet, DEFER),
+             else_=SEND).label("outcome"),
+        func.coalesce(reason, case((counted.c.quiet, counted.c.note), else_=None)).label("reason"),
+    ).select_from(counted).join(caps, caps.c.tier == tier).subquery("plan")
+    return arms, plan
+
+
+def _audience(criteria: dict[str, Any]) -> Subquery:
+    """customer_id, timezone, tier, do_not_contact, consents of everyone the criteria select. Customers named
+    by id whom the projection does not know yet are in it too, without consents."""
+    columns = (Audience.timezone, Audience.tier, func.coalesce(Audience.do_not_contact, False).label("do_not_contact"),
+               Audience.consents)
+    if criteria.get("customer_ids") and not any(criteria.get(k) for k in ("segment_id", "tier", "lifecycle_stage")):
+        named = union_all(*(select(literal(c, String).label("customer_id")) for c in sorted(set(criteria["customer_ids"]))))
+        ids = named.subquery("named")
+        return select(ids.c.customer_id, *columns).outerjoin(Audience, Audience.customer_id == ids.c.customer_id
+                                                             ).subquery("audience_members")
+    query = select(Audience.customer_id, *columns)
+    if criteria.get("segment_id"):
+        query = query.join(SegmentMember, SegmentMember.customer_id == Audience.customer_id).where(
+            SegmentMember.segment_id == criteria["segment_id"])
+    if criteria.get("tier"):
+        query = query.where(Audience.tier == criteria["tier"])
+    if criteria.get("lifecycle_stage"):
+        query = query.where(Audience.lifecycle_stage == criteria["lifecycle_stage"])
+    if criteria.get("customer_ids"):
+        query = query.where(Audience.customer_id.in_(criteria["customer_ids"]))
+    return query.subquery("audience_members")
+
+
+def _bucket(dialect: str, campaign_id: str, customer_id: ColumnElement[Any]) -> ColumnElement[int]:
+    """`campaign_rules.bucket` minus 2**63, in SQL."""
+    if dialect != "postgresql":
+        return func.campaign_bucket(campaign_id, customer_id)
+    digest = func.sha256(func.convert_to(literal(f"{campaign_id}:", String).concat(customer_id), "UTF8"))
+    bits = cast(literal("x", String).concat(func.encode(func.substr(digest, 1, 8), "hex")), BIT(64))
+    return cast(bits, BigInteger).op("#")(literal(-_SIGN, BigInteger))  # flipping the sign bit: u - 2**63
+
+
+async def _register_sqlite_bucket(uow: UnitOfWork) -> None:
+    connection = await uow.session.connection()
+    await connection.run_sync(lambda sync: sync.connection.dbapi_connection.create_function(
+        "campaign_bucket", 2, lambda campaign_id, customer_id: bucket(campaign_id, customer_id) - _SIGN,
+        deterministic=True))
+
+
+def _arm(run: Run, point: ColumnElement[int]) -> ColumnElement[str]:
+    bounds = arm_bounds([Arm(v["name"], v["weight"]) for v in run.definition["variants"]],
+                        run.definition["holdout_percent"])
+    *cut, (last, _) = bounds
+    if not cut:
+        return literal(last, String)
+    return case(*((point < upper - _SIGN, name) for name, upper in cut), else_=last)
+
+
+def _has_consent(dialect: str, consents: ColumnElement[Any], grant: str) -> ColumnElement[bool]:
+    if dialect == "postgresql":
+        return cast(consents, JSONB).has_key(grant)  # type: ignore[no-any-return]
+    entries = func.json_each(consents).table_valued("value")
+    return exists().select_from(entries).where(entries.c.value == grant)
+
+
+def _channel(dialect: str, requested: str, purpose: str | None, policy: ContactPolicy,
+             consents: ColumnElement[Any]) -> ColumnElement[str]:
+    """`policy.choose_channel`: `preferred` is the first channel in the policy's order the customer consented to."""
+    if requested != "preferred" or purpose is None:
+        return literal(requested if requested != "preferred" else policy.channel_preference[0], String)
+    return case(*((_has_consent(dialect, consents, f"{c}:{purpose}"), c) for c in policy.channel_preference),
+                else_=policy.channel_preference[0])
+
+
+def _consented(dialect: str, requested: str, purpose: str | None, policy: ContactPolicy,
+               consents: ColumnElement[Any]) -> ColumnElement[bool]:
+    if purpose is None:
+        return literal(True)
+    channels = policy.channel_preference if requested == "preferred" else [requested]
+    return func.coalesce(or_(*(_has_consent(dialect, consents, f"{c}:{purpose}") for c in channels)), False)
+
+
+def _zones(run: Run, policy: ContactPolicy, now: datetime, names: list[str]) -> CTE:
+    """One row per time zone of the audience ('' for none): the timing `zone_timing` gives it."""
+    schedule = run.definition["schedule"]
+    local = time.fromisoformat(schedule["local_time"]) if schedule["kind"] == "local_time" else None
+    hours = run.definition.get("expires_after_hours")
+    rows = []
+    for name in ["", *names]:
+        timing = zone_timing(run.run_at, local, timedelta(hours=hours) if hours else None, name or None, policy, now)
+        rows.append(_zone_row(name, timing))
+    return union_all(*rows).cte("zones")
+
+
+def _zone_row(name: str, timing: ZoneTiming) -> Select[Any]:
+    note = f"quiet_hours until {timing.due_at.isoformat()}" if timing.quiet else None
+    return select(literal(name, String).label("zone"), literal(timing.due_at, UTCDateTime).label("due_at"),
+                  literal(timing.expires_at, UTCDateTime).label("expires_at"),
+                  literal(timing.quiet).label("quiet"), literal(note, String).label("note"),
+                  literal(timing.suppression, String).label("suppression"),
+                  *(literal(timing.window_start(length), UTCDateTime).label(f"{period}_from")
+                    for period, length in PERIODS.items()))
+
+
+def _with_history(assigned: Subquery) -> Subquery:
+    """Each member with their marketing contacts inside each cap window: on the message's channel and on all
+    channels (an outer join grouped per member, so the database probes the contact index once per member)."""
+    counts = []
+    for period in PERIODS:
+        inside = ContactRecord.contacted_at > assigned.c[f"{period}_from"]
+        counts.append(func.sum(case((and_(inside, ContactRecord.channel == assigned.c.channel), 1), else_=0))
+                      .label(f"channel_{period}"))
+        counts.append(func.sum(case((inside, 1), else_=0)).label(f"all_{period}"))
+    return select(*assigned.c, *counts).select_from(assigned).outerjoin(ContactRecord, and_(
+        ContactRecord.customer_id == assigned.c.customer_id, ContactRecord.priority.in_(sorted(MARKETING)),
+        ContactRecord.contacted_at > assigned.c.month_from)).group_by(*assigned.c).subquery("counted")
+
+
+def _caps(policy: ContactPolicy, priority: str) -> CTE:
+    """One row per tier: its per-channel and across-channel limits per period (a promotion's less the
+    win-back reserve); null is no cap."""
+    rows = []
+    for tier, caps in policy.caps.items():
+        limits = []
+        for period in PERIODS:
+            total = caps.across_channels.limit(period)  # type: ignore[arg-type]
+            if total is not None and priority == "promotion":
+                total = max(0, total - (policy.win_back_reserve.limit(period) or 0))  # type: ignore[arg-type]
+            limits += [literal(caps.per_channel.limit(period), Integer).label(f"channel_{period}"),  # type: ignore[arg-type]
+                       literal(total, Integer).label(f"all_{period}")]
+        rows.append(select(literal(tier, String).label("tier"), *limits))
+    return union_all(*rows).cte("caps")
+
+
+def _suppression(assigned: Subquery, caps: CTE, priority: str, purpose: str | None) -> ColumnElement[str | None]:
+    """`policy.decide`'s suppression reason, in its order; null when the member is sent or deferred."""
+    whens: list[tuple[ColumnElement[bool], Any]] = [
+        (assigned.c.arm == HOLDOUT, None),
+        (assigned.c.suppression == "expired", "expired"),
+        (assigned.c.do_not_contact, "do_not_contact"),
+    ]
+    if purpose is not None:
+        whens.append((not_(assigned.c.consented),
+                      literal("no_consent:", String).concat(assigned.c.channel).concat(f":{purpose}")))
+    whens += [(assigned.c.suppression.is_not(None), assigned.c.suppression), (assigned.c.quiet, None)]
+    if priority in MARKETING:
+        for period in PERIODS:
+            for scope, label in (("channel", "channel"), ("all", "all_channels")):
+                used = func.coalesce(assigned.c[f"{scope}_{period}"], 0)
+                whens.append((used >= caps.c[f"{scope}_{period}"], f"frequency_cap:{label}:{period}"))
+    return case(*whens, else_=None)
