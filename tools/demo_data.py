@@ -28,6 +28,7 @@ from tqdm import tqdm
 
 from shared.http.idempotency import REPLAYED_HEADER
 from shared.settings import DEV_API_KEY
+from tools.demo_journeys import create_journeys
 
 DEFAULT_SEED = 20240101
 HISTORY_DAYS = 730
@@ -301,6 +302,7 @@ class Endpoints:
     scoring: str = "http://127.0.0.1:8002"
     feedback: str = "http://127.0.0.1:8004"
     api_key: str = DEV_API_KEY
+    engagement: str = "http://127.0.0.1:8003"
 
 
 @dataclass
@@ -310,6 +312,7 @@ class LoadReport:
     orders_recorded: int = 0
     orders_duplicate: int = 0
     complaints: int = 0
+    journeys: int = 0
     load_seconds: float = 0.0
     catch_up_seconds: float | None = None  # None: scoring had not caught up when the wait timed out
     behind: list[str] = field(default_factory=list)
@@ -319,7 +322,7 @@ class LoadReport:
         orders = self.orders_recorded + self.orders_duplicate
         text = (f"Loaded {customers:,} customers ({self.customers_created:,} new), {orders:,} orders "
                 f"({self.orders_recorded:,} new, {self.orders_duplicate:,} already recorded) and "
-                f"{self.complaints} complaints in {self.load_seconds:.1f} s")
+                f"{self.complaints} complaints in {self.load_seconds:.1f} s, with {self.journeys} journeys enabled")
         if self.catch_up_seconds is None:
             return f"{text}; scoring has NOT caught up yet: {', '.join(self.behind)}"
         return f"{text}; scoring caught up {self.catch_up_seconds:.1f} s later."
@@ -327,11 +330,16 @@ class LoadReport:
 
 async def load(dataset: DemoDataset, endpoints: Endpoints, *, concurrency: int = 4, batch_size: int = 500,
                catch_up_timeout: float = 300.0, progress: bool = True) -> LoadReport:
-    """Send the dataset through the HTTP APIs, then wait until scoring has counted the orders."""
+    """Enable the default journeys, send the dataset through the HTTP APIs, then wait until scoring has
+    counted the orders."""
     report = LoadReport()
     started = time.monotonic()
     async with httpx.AsyncClient(headers={"Authorization": f"Bearer {endpoints.api_key}"},
                                  timeout=httpx.Timeout(60.0, connect=5.0)) as client:
+        try:
+            report.journeys = len(await create_journeys(client, endpoints.engagement))
+        except (RuntimeError, httpx.TransportError) as exc:
+            raise LoadError(f"the default journeys could not be created: {exc}") from None
         await _load_customers(client, endpoints.profile, dataset.customers, report, concurrency * 2, progress)
         await _load_orders(client, endpoints.profile, dataset.orders, report, concurrency, batch_size, progress)
         for complaint in dataset.complaints:
@@ -475,7 +483,8 @@ def main(argv: list[str] | None = None) -> int:
     print(f"Demo dataset: {len(dataset.customers):,} customers, {len(dataset.orders):,} orders from "
           f"{dataset.start:%Y-%m-%d} to {dataset.end:%Y-%m-%d}, {len(dataset.complaints)} complaints")
     endpoints = Endpoints(options.base_url_profile.rstrip("/"), options.base_url_scoring.rstrip("/"),
-                          options.base_url_feedback.rstrip("/"), options.api_key)
+                          options.base_url_feedback.rstrip("/"), options.api_key,
+                          options.base_url_engagement.rstrip("/"))
     try:
         report = asyncio.run(load(dataset, endpoints, concurrency=options.concurrency,
                                   batch_size=options.batch_size, catch_up_timeout=options.timeout,
@@ -495,8 +504,9 @@ def _parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--base-url-profile", default=defaults.profile)
     parser.add_argument("--base-url-scoring", default=defaults.scoring)
     parser.add_argument("--base-url-feedback", default=defaults.feedback)
+    parser.add_argument("--base-url-engagement", default=defaults.engagement, help="where the default journeys go")
     parser.add_argument("--api-key", default=os.environ.get("CVP_API_KEY") or DEV_API_KEY,
-                        help="API key with profile, scoring and feedback write/read scopes "
+                        help="API key with profile, scoring, feedback and engagement write/read scopes "
                              "(default: $CVP_API_KEY, else the dev key)")
     parser.add_argument("--concurrency", type=int, default=4, help="purchase batches in flight (default 4)")
     parser.add_argument("--batch-size", type=int, default=500, help="orders per POST /purchases (max 1000)")

@@ -224,7 +224,8 @@ def _load_demo(services: list[Service], customers: int) -> str | None:
     dataset = demo_data.generate(customers)
     print(f"Loading the demo dataset: {len(dataset.customers):,} customers, {len(dataset.orders):,} orders "
           f"from {dataset.start:%Y-%m-%d} to {dataset.end:%Y-%m-%d}...", flush=True)
-    endpoints = demo_data.Endpoints(urls["profile"], urls["scoring"], urls["feedback"], api_key)
+    endpoints = demo_data.Endpoints(urls["profile"], urls["scoring"], urls["feedback"], api_key,
+                                    engagement=urls["engagement"])
     try:
         report = asyncio.run(demo_data.load(dataset, endpoints))
     except demo_data.LoadError as exc:

@@ -38,6 +38,26 @@ async def grant_purchase_points(uow: UnitOfWork, purchases: list[EarningPurchase
     return {row["reference"] for row in rows}
 
 
+async def customers_who_bought(uow: UnitOfWork, customer_ids: set[str]) -> set[str]:
+    """Those of the customers with a purchase in the ledger already."""
+    if not customer_ids:
+        return set()
+    return set((await uow.session.scalars(select(PointsEntry.customer_id).distinct().where(
+        PointsEntry.reason == PURCHASE, PointsEntry.customer_id.in_(customer_ids)))).all())
+
+
+def first_purchases(purchases: list[EarningPurchase], new_orders: set[str], bought_before: set[str]) -> set[str]:
+    """The order references that are a customer's first purchase: the earliest new order of each customer
+    who had bought nothing before."""
+    first: dict[str, EarningPurchase] = {}
+    for p in purchases:
+        if p.order_reference in new_orders and p.customer_id not in bought_before:
+            current = first.get(p.customer_id)
+            if current is None or p.occurred_at < current.occurred_at:
+                first[p.customer_id] = p
+    return {p.order_reference for p in first.values()}
+
+
 async def survey_template(uow: UnitOfWork, template_id: str) -> str | None:
     """The operator's survey-invitation template when one was stored; None falls back to a plain body."""
     return await uow.session.scalar(select(Template.template_id).where(Template.template_id == template_id).limit(1))

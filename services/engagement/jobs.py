@@ -1,4 +1,5 @@
-"""Engagement's background jobs: a dispatcher on every replica, campaign runs on one replica per period."""
+"""Engagement's background jobs: a dispatcher on every replica, campaign runs on one replica per period,
+and the journey jobs of `journey_jobs`."""
 from __future__ import annotations
 
 import asyncio
@@ -9,9 +10,8 @@ from fastapi import FastAPI
 
 from services.engagement.campaigns import run_due_campaigns
 from services.engagement.channels import build_channels
-from services.engagement.contacts import load_policy
 from services.engagement.dispatch import Dispatcher
-from services.engagement.journeys import start_birthday_journeys
+from services.engagement.journey_jobs import JOURNEY_JOBS
 from services.engagement.loyalty import expire_points
 from shared.db import utcnow
 from shared.scheduler import periodic
@@ -77,18 +77,4 @@ async def run_points_expiry(app: FastAPI) -> None:
     await periodic("engagement-points-expiry", timedelta(days=1), _expire_points, check_interval=600)(app)
 
 
-async def _start_birthdays(app: FastAPI) -> None:
-    async with app.state.unit_of_work() as uow:
-        policy = await load_policy(uow)
-        started = await start_birthday_journeys(uow, utcnow(), policy.default_timezone)
-        await uow.commit()
-    if started:
-        log.info("birthday journeys started", extra={"count": started})
-
-
-async def run_birthday_journeys(app: FastAPI) -> None:
-    """Hourly, on one replica: birthdays come at midnight in each time zone in turn."""
-    await periodic("engagement-birthdays", timedelta(hours=1), _start_birthdays, check_interval=300)(app)
-
-
-BACKGROUND_JOBS = (run_dispatcher, run_campaign_scheduler, run_points_expiry, run_birthday_journeys)
+BACKGROUND_JOBS = (run_dispatcher, run_campaign_scheduler, run_points_expiry, *JOURNEY_JOBS)

@@ -4,7 +4,17 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, Boolean, Index, Integer, MetaData, String, Text, UniqueConstraint
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Text,
+    UniqueConstraint,
+    text,
+)
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 from shared.db import BigIntPK, UTCDateTime
@@ -176,7 +186,8 @@ class CampaignMember(Base):
 
 
 class Journey(Base):
-    """An event-triggered message: e.g. on a tier upgrade to high-value, send the VIP welcome."""
+    """An event-triggered journey: e.g. on a tier upgrade to high-value, send the VIP welcome; its
+    trigger, steps and exit events are the definition as put."""
 
     __tablename__ = "journeys"
 
@@ -185,6 +196,33 @@ class Journey(Base):
     definition: Mapped[dict[str, Any]] = mapped_column(JSON)
     enabled: Mapped[bool] = mapped_column(Boolean, default=True)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class JourneyInstance(Base):
+    """One customer's way through a journey, durable across restarts: the step they wait before and until
+    when. At most one instance of a journey is active per customer; advancing leases due rows."""
+
+    __tablename__ = "journey_instances"
+    __table_args__ = (
+        Index("ix_journey_instances_due", "status", "due_at"),
+        Index("ix_journey_instances_customer", "customer_id", "status"),
+        Index("uq_journey_instances_active", "journey_id", "customer_id", unique=True,
+              sqlite_where=text("status = 'active'"), postgresql_where=text("status = 'active'")),
+    )
+
+    instance_id: Mapped[str] = mapped_column(String(200), primary_key=True)  # journey/customer/cause
+    journey_id: Mapped[str] = mapped_column(String(48))
+    customer_id: Mapped[str] = mapped_column(String(64))
+    status: Mapped[str] = mapped_column(String(16))  # active, completed, exited
+    step_id: Mapped[str | None] = mapped_column(String(48))  # the next step; null: from the first
+    due_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    context: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)  # the starting event, coupon code, ...
+    trail: Mapped[list[Any]] = mapped_column(JSON, default=list)  # [{"step", "at", and what it did}]
+    exit_reason: Mapped[str | None] = mapped_column(String(200))
+    version: Mapped[int] = mapped_column(Integer, default=0)
+    started_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
 
 class Coupon(Base):

@@ -53,6 +53,9 @@ class EngagementSettings(ServiceSettings):
     delivery_retry_seconds: float = Field(default=30.0, ge=0)
     #: How often (one replica per period) due campaign runs are started.
     campaign_interval_seconds: float = Field(default=30.0, gt=0)
+    #: How often each replica looks for journey instances whose wait is over, and how many it advances at once.
+    journey_interval_seconds: float = Field(default=5.0, gt=0)
+    journey_batch_size: int = Field(default=200, ge=1, le=5000)
 
     def profile_key(self) -> str:
         """PROFILE_API_KEY; outside production the stack's shared key (CVP_API_KEY or the dev key) will do."""
