@@ -36,5 +36,4 @@ async def submit_answers(token: TokenPath, body: AnswersSubmit, settings: Settin
     """Answer the survey behind a link, once; nothing is stored unless every answer is valid."""
     now = utcnow()
     invitation_id = responses.invitation_id_of(settings, token, now)
-    response = await batcher.submit(invitation_id, body.answers, at=now)
-    return ThankYou(response_id=response.response_id)
+    return ThankYou(response_id=await batcher.submit(invitation_id, body.answers, at=now))

@@ -2,9 +2,11 @@
 
 Answers that arrive while a transaction is under way wait for the next one and share it, so a burst
 costs a few transactions instead of one each (and, on SQLite, no fight over the write lock). Each
-answer still succeeds or fails on its own: answers are checked before anything is written, claimed
-together with one guarded UPDATE (an invitation is claimed once, however many requests race for it),
-then stored. A caller hears back only after the commit that holds its answer.
+answer still succeeds or fails on its own: the batch's invitations are read in one query, each answer
+is checked against its (cached, immutable) survey version before anything is written, the valid ones
+claim their invitations with one guarded UPDATE (an invitation is claimed once, however many requests
+race for it), and their responses, themes, scores and events are inserted a statement per table.
+A caller hears back only after the commit that holds its answer.
 """
 from __future__ import annotations
 
@@ -15,18 +17,18 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select
-
 from services.feedback.errors import FeedbackError
 from services.feedback.handlers_responses import (
-    CheckedAnswer,
+    OpenedInvitation,
     already_answered,
-    check_answer,
+    announce,
+    answer_invitation,
     claim_invitations,
-    store_answer,
+    invitations_to_answer,
+    store_responses,
 )
 from services.feedback.handlers_surveys import Definitions
-from services.feedback.models import CustomerStanding, Invitation, Response
+from services.feedback.new_responses import NewResponse
 from services.feedback.settings import FeedbackSettings
 from shared.logging import (
     current_correlation_id,
@@ -36,7 +38,7 @@ from shared.logging import (
 from shared.uow import UnitOfWork
 
 log = logging.getLogger(__name__)
-Outcome = Response | FeedbackError
+Outcome = str | FeedbackError  # the response id, or why the answer was refused
 
 
 @dataclass
@@ -45,7 +47,7 @@ class _Answer:
     answers: dict[str, Any]
     at: datetime
     correlation_id: str | None
-    outcome: asyncio.Future[Response]
+    outcome: asyncio.Future[str]
 
 
 class AnswerBatcher:
@@ -58,7 +60,8 @@ class AnswerBatcher:
         self._waiting: list[_Answer] = []
         self._worker: asyncio.Task[None] | None = None
 
-    async def submit(self, invitation_id: str, answers: dict[str, Any], *, at: datetime) -> Response:
+    async def submit(self, invitation_id: str, answers: dict[str, Any], *, at: datetime) -> str:
+        """The id of the response the answers were stored as, once committed; FeedbackError when refused."""
         answer = _Answer(invitation_id, answers, at, current_correlation_id(),
                          asyncio.get_running_loop().create_future())
         self._waiting.append(answer)
@@ -83,49 +86,45 @@ class AnswerBatcher:
 
     async def _apply(self, batch: list[_Answer]) -> None:
         async with self._unit_of_work() as uow:
-            standings = await _preload(uow, [answer.invitation_id for answer in batch])
-            outcomes: list[Outcome | None] = [None] * len(batch)
-            checked: dict[int, CheckedAnswer] = {}
+            invitations = await invitations_to_answer(uow, [answer.invitation_id for answer in batch])
+            outcomes: list[Outcome] = []
+            built: dict[int, NewResponse] = {}
             for index, answer in enumerate(batch):
+                invitation = invitations.get(answer.invitation_id)
                 try:
-                    checked[index] = await check_answer(uow, self._settings, self._definitions,
-                                                        answer.invitation_id, answer.answers)
+                    definition = (await self._definitions.get(uow, invitation.survey_id, invitation.version)
+                                  if invitation is not None else None)
+                    built[index] = answer_invitation(self._settings, definition, invitation,  # type: ignore[arg-type]
+                                                     answer.answers, at=answer.at)
+                    outcomes.append(built[index].response_id)
                 except FeedbackError as refused:
-                    outcomes[index] = refused
-            claimed = await claim_invitations(uow, [c.invitation.invitation_id for c in checked.values()],
+                    outcomes.append(refused)
+            claimed = await claim_invitations(uow, [batch[index].invitation_id for index in built],
                                               now=max(answer.at for answer in batch))
-            for index, answer_checked in checked.items():
-                outcomes[index] = await self._store(uow, batch[index], answer_checked, claimed, standings)
+            stored: dict[int, NewResponse] = {}
+            for index, response in built.items():
+                invitation_id = batch[index].invitation_id
+                if invitation_id in claimed:  # not answered before, nor by a twin earlier in this batch
+                    claimed.discard(invitation_id)
+                    stored[index] = response
+                else:
+                    outcomes[index] = already_answered()
+            await store_responses(uow, list(stored.values()))
+            for index, response in stored.items():
+                await self._announce(uow, batch[index], response, invitations[batch[index].invitation_id])
             await uow.commit()
         for answer, outcome in zip(batch, outcomes):
-            _settle(answer, outcome)  # type: ignore[arg-type]
+            _settle(answer, outcome)
 
-    async def _store(self, uow: UnitOfWork, answer: _Answer, checked: CheckedAnswer, claimed: set[str],
-                     standings: dict[str, CustomerStanding]) -> Outcome:
-        invitation_id = checked.invitation.invitation_id
-        if invitation_id not in claimed:  # answered before, or by a twin earlier in this batch
-            return already_answered()
-        claimed.discard(invitation_id)
+    async def _announce(self, uow: UnitOfWork, answer: _Answer, response: NewResponse,
+                        invitation: OpenedInvitation) -> None:
         # The events an answer causes carry the correlation id of the request that brought it.
         token = set_correlation_id(answer.correlation_id)
         try:
-            return await store_answer(uow, self._settings, checked, at=answer.at,
-                                      standing=standings.get(checked.invitation.customer_id))
+            await announce(uow, self._settings, response, tier=invitation.tier, churn_risk=invitation.churn_risk,
+                           stage=invitation.stage)
         finally:
             reset_correlation_id(token)
-
-
-async def _preload(uow: UnitOfWork, invitation_ids: list[str]) -> dict[str, CustomerStanding]:
-    """Read the batch's invitations and their customers' standing in two queries; the session's
-    identity map then answers the per-answer lookups."""
-    invitations = (await uow.session.scalars(
-        select(Invitation).where(Invitation.invitation_id.in_(set(invitation_ids))))).all()
-    customer_ids = {invitation.customer_id for invitation in invitations}
-    if not customer_ids:
-        return {}
-    standings = await uow.session.scalars(
-        select(CustomerStanding).where(CustomerStanding.customer_id.in_(customer_ids)))
-    return {standing.customer_id: standing for standing in standings}
 
 
 def _settle(answer: _Answer, outcome: Outcome | BaseException) -> None:

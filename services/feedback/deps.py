@@ -1,4 +1,5 @@
-"""Dependencies feedback's routes share."""
+"""Dependencies feedback's routes share. They are coroutines because FastAPI runs a plain function
+dependency in its thread pool, a thread hop per request for a dictionary lookup."""
 from __future__ import annotations
 
 from typing import Annotated
@@ -10,21 +11,21 @@ from services.feedback.handlers_surveys import Definitions
 from services.feedback.settings import FeedbackSettings
 
 
-def feedback_settings(request: Request) -> FeedbackSettings:
+async def feedback_settings(request: Request) -> FeedbackSettings:
     return request.app.state.settings  # type: ignore[no-any-return]
 
 
 SettingsDep = Annotated[FeedbackSettings, Depends(feedback_settings)]
 
 
-def survey_definitions(request: Request) -> Definitions:
+async def survey_definitions(request: Request) -> Definitions:
     return request.app.state.survey_definitions  # type: ignore[no-any-return]
 
 
 DefinitionsDep = Annotated[Definitions, Depends(survey_definitions)]
 
 
-def answer_batcher(request: Request) -> AnswerBatcher:
+async def answer_batcher(request: Request) -> AnswerBatcher:
     state = request.app.state
     if getattr(state, "answer_batcher", None) is None:  # the unit of work exists once the lifespan ran
         state.answer_batcher = AnswerBatcher(state.unit_of_work, state.settings, state.survey_definitions)

@@ -2,14 +2,13 @@
 survey version they answer, analysed, stored, published, and routed to a case when they must be."""
 from __future__ import annotations
 
-import uuid
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, NoReturn
 
-from sqlalchemy import select, update
+from sqlalchemy import insert, select, update
 
-from services.feedback import domain, text, tokens
+from services.feedback import domain, tokens
 from services.feedback.errors import FeedbackError, conflict, invalid, not_found
 from services.feedback.handlers import open_complaint
 from services.feedback.handlers_surveys import Definitions, survey_version
@@ -17,13 +16,14 @@ from services.feedback.models import (
     CustomerStanding,
     Invitation,
     Response,
+    ResponseScore,
     ResponseTheme,
     Survey,
     SurveyVersion,
 )
+from services.feedback.new_responses import NewResponse, new_response
 from services.feedback.settings import FeedbackSettings
-from services.feedback.surveys import SurveyDefinition, scored, validate_answers
-from shared.events.catalogue import FeedbackReceivedV1
+from services.feedback.surveys import SurveyDefinition, validate_answers
 from shared.uow import UnitOfWork
 
 
@@ -48,24 +48,44 @@ async def invitation_for(uow: UnitOfWork, settings: FeedbackSettings, token: str
 
 
 @dataclass(frozen=True)
-class CheckedAnswer:
-    """Answers found valid for an open invitation, not yet stored."""
+class OpenedInvitation:
+    """An invitation as answering needs it, with what feedback knows of its customer."""
 
-    invitation: Invitation
-    definition: SurveyDefinition
-    answers: dict[str, Any]
+    invitation_id: str
+    customer_id: str
+    survey_id: str
+    version: int
+    channel: str | None
+    status: str
+    tier: str | None
+    churn_risk: str | None
+    stage: str | None
 
 
-async def check_answer(uow: UnitOfWork, settings: FeedbackSettings, definitions: Definitions,
-                       invitation_id: str, answers: dict[str, Any]) -> CheckedAnswer:
-    """Refuse answers to a closed invitation or that its survey version does not accept; writes nothing,
-    so answers to several invitations can share one transaction (batching.py)."""
-    invitation = await uow.session.get(Invitation, invitation_id)
-    if invitation is None or invitation.status != "sent":
-        await _refuse_closed(uow, invitation_id)
-    definition = await definitions.get(uow, invitation.survey_id, invitation.version)  # type: ignore[union-attr]
+async def invitations_to_answer(uow: UnitOfWork, invitation_ids: list[str]) -> dict[str, OpenedInvitation]:
+    """The invitations among `invitation_ids` that exist, with their customers' standing, in one query."""
+    invitations, standing = Invitation.__table__, CustomerStanding.__table__
+    rows = await uow.session.execute(
+        select(invitations.c.invitation_id, invitations.c.customer_id, invitations.c.survey_id,
+               invitations.c.version, invitations.c.channel, invitations.c.status, standing.c.tier,
+               standing.c.churn_risk, standing.c.stage)
+        .select_from(invitations.outerjoin(standing, standing.c.customer_id == invitations.c.customer_id))
+        .where(invitations.c.invitation_id.in_(set(invitation_ids))))
+    return {row.invitation_id: OpenedInvitation(*row) for row in rows}
+
+
+def answer_invitation(settings: FeedbackSettings, definition: SurveyDefinition, invitation: OpenedInvitation | None,
+                      answers: dict[str, Any], *, at: datetime) -> NewResponse:
+    """The response answers to an open invitation make; refused (nothing built) when the invitation is
+    gone or used, or when its survey version does not accept the answers."""
+    if invitation is None:
+        raise link_gone()
+    if invitation.status != "sent":
+        raise already_answered()
     _check(definition, answers, settings)
-    return CheckedAnswer(invitation, definition, answers)  # type: ignore[arg-type]
+    return new_response(definition, answers, survey_id=invitation.survey_id, version=invitation.version,
+                        customer_id=invitation.customer_id, invitation_id=invitation.invitation_id,
+                        channel=invitation.channel or "web", responded_at=at, tier=invitation.tier)
 
 
 async def claim_invitations(uow: UnitOfWork, invitation_ids: list[str], *, now: datetime) -> set[str]:
@@ -84,20 +104,37 @@ def already_answered() -> FeedbackError:
     return conflict("this survey has already been answered", "path.token")
 
 
-async def store_answer(uow: UnitOfWork, settings: FeedbackSettings, checked: CheckedAnswer, *,
-                       standing: CustomerStanding | None, at: datetime) -> Response:
-    invitation = checked.invitation
-    return await _store(uow, settings, checked.definition, checked.answers, survey_id=invitation.survey_id,
-                        version=invitation.version, customer_id=invitation.customer_id,
-                        invitation_id=invitation.invitation_id, channel=invitation.channel or "web",
-                        responded_at=at, standing=standing)
+def link_gone() -> FeedbackError:
+    return FeedbackError(404, "this survey link is no longer valid",
+                         [{"field": "path.token", "message": "no such invitation"}])
+
+
+async def store_responses(uow: UnitOfWork, responses: list[NewResponse]) -> None:
+    """Insert responses with their themes and scores: one statement per table, however many."""
+    for table, rows in ((Response.__table__, [r.response for r in responses]),
+                        (ResponseTheme.__table__, [row for r in responses for row in r.themes]),
+                        (ResponseScore.__table__, [row for r in responses for row in r.scores])):
+        if rows:
+            await uow.session.execute(insert(table), rows)
+
+
+async def announce(uow: UnitOfWork, settings: FeedbackSettings, response: NewResponse, *, tier: str | None,
+                   churn_risk: str | None, stage: str | None) -> None:
+    """Publish a stored response and, for a detractor who is high-value or at risk, open a case at once."""
+    uow.record(response.event)
+    event = response.event
+    if not domain.needs_follow_up_case(event.kind, event.score, tier=tier, churn_risk=churn_risk, stage=stage):
+        return
+    comment = f": {event.comment}" if event.comment else ""
+    await open_complaint(uow, settings, customer_id=response.customer_id, severity=domain.follow_up_severity(tier),
+                         category="detractor-follow-up", response_id=response.response_id,
+                         description=f"NPS {event.score} from a {tier or churn_risk or stage} customer{comment}"[:5000])
 
 
 async def _refuse_closed(uow: UnitOfWork, invitation_id: str) -> NoReturn:
     """Why a link opens nothing: its invitation is gone (erased) or already answered."""
     if await uow.session.get(Invitation, invitation_id) is None:
-        raise FeedbackError(404, "this survey link is no longer valid",
-                            [{"field": "path.token", "message": "no such invitation"}])
+        raise link_gone()
     raise already_answered()
 
 
@@ -112,9 +149,12 @@ async def record_response(uow: UnitOfWork, settings: FeedbackSettings, definitio
     definition = await definitions.get(uow, survey_id, number)
     _check(definition, answers, settings)
     standing = await uow.session.get(CustomerStanding, customer_id)
-    return await _store(uow, settings, definition, answers, survey_id=survey_id, version=number,
-                        customer_id=customer_id, invitation_id=None, channel=channel, responded_at=responded_at,
-                        standing=standing)
+    tier, churn_risk, stage = (standing.tier, standing.churn_risk, standing.stage) if standing else (None,) * 3
+    built = new_response(definition, answers, survey_id=survey_id, version=number, customer_id=customer_id,
+                         invitation_id=None, channel=channel, responded_at=responded_at, tier=tier)
+    await store_responses(uow, [built])
+    await announce(uow, settings, built, tier=tier, churn_risk=churn_risk, stage=stage)
+    return Response(**built.response)
 
 
 def _check(definition: SurveyDefinition, answers: dict[str, Any], settings: FeedbackSettings) -> None:
@@ -123,41 +163,6 @@ def _check(definition: SurveyDefinition, answers: dict[str, Any], settings: Feed
         detail = "; ".join(f"{e.field}: {e.message}" for e in errors[:10])
         raise invalid(f"invalid answers: {detail}", [{"field": f"body.{e.field}", "message": e.message}
                                                      for e in errors])
-
-
-async def _store(uow: UnitOfWork, settings: FeedbackSettings, definition: SurveyDefinition,
-                 answers: dict[str, Any], *, survey_id: str, version: int, customer_id: str,
-                 invitation_id: str | None, channel: str, responded_at: datetime,
-                 standing: CustomerStanding | None) -> Response:
-    result = scored(definition, answers)
-    insight = text.analyse(result.comment) if result.comment else None
-    response = Response(
-        response_id=f"rsp-{uuid.uuid4().hex[:16]}", customer_id=customer_id, survey_id=survey_id,
-        version=version, invitation_id=invitation_id, channel=channel, kind=result.kind,
-        score=result.score, comment=result.comment, sentiment=insight.sentiment if insight else None,
-        themes=list(insight.themes) if insight else [], answers=answers,
-        tier=standing.tier if standing else None, responded_at=responded_at)
-    uow.session.add(response)
-    uow.session.add_all(ResponseTheme(response_id=response.response_id, theme=theme, customer_id=customer_id,
-                                      responded_at=responded_at) for theme in response.themes)
-    uow.record(FeedbackReceivedV1(
-        response_id=response.response_id, customer_id=customer_id, survey_id=survey_id,  # type: ignore[arg-type]
-        invitation_id=invitation_id, kind=result.kind, score=result.score, comment=result.comment,
-        sentiment=response.sentiment, themes=response.themes, responded_at=responded_at))
-    await _close_the_loop(uow, settings, response, standing)
-    return response
-
-
-async def _close_the_loop(uow: UnitOfWork, settings: FeedbackSettings, response: Response,
-                          standing: CustomerStanding | None) -> None:
-    """A detractor who is high-value or at risk gets a follow-up case at once."""
-    tier, risk, stage = (standing.tier, standing.churn_risk, standing.stage) if standing else (None, None, None)
-    if not domain.needs_follow_up_case(response.kind, response.score, tier=tier, churn_risk=risk, stage=stage):
-        return
-    comment = f": {response.comment}" if response.comment else ""
-    await open_complaint(uow, settings, customer_id=response.customer_id, severity=domain.follow_up_severity(tier),
-                         category="detractor-follow-up", response_id=response.response_id,
-                         description=f"NPS {response.score} from a {tier or risk or stage} customer{comment}"[:5000])
 
 
 async def get_response(uow: UnitOfWork, response_id: str) -> Response:

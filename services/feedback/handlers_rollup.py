@@ -1,33 +1,44 @@
-"""Keeping response_daily in step with responses: the roll-up job adds new responses to their day,
-erasure takes erased ones out, and reports read both the days and what is not rolled up yet."""
+"""Keeping response_daily in step with the scores of responses (response_scores, one row per NPS, CSAT or
+CES question answered): the roll-up job adds new scores to their day, erasure takes erased ones out, and
+reports read both the days and what is not rolled up yet."""
 from __future__ import annotations
 
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Date, case, cast, func, literal, select, union_all, update
+from sqlalchemy import (
+    Date,
+    case,
+    cast,
+    func,
+    literal,
+    select,
+    tuple_,
+    union_all,
+    update,
+)
 
 from services.feedback import domain
-from services.feedback.models import Response, ResponseDaily
+from services.feedback.models import ResponseDaily, ResponseScore
 from services.feedback.rollup import Counts, DayKey, ScoredResponse, daily_counts
 from shared.db import dialect_insert
 from shared.uow import UnitOfWork
 
 _DAILY = ResponseDaily.__table__
-_RESPONSES = Response.__table__
+_SCORES = ResponseScore.__table__
 _KEYS = ("day", "survey_id", "tier", "channel", "kind")
 _MEASURES = ("scored", "promoters", "detractors", "satisfied", "score_sum")
-_SCORED_COLUMNS = (_RESPONSES.c.responded_at, _RESPONSES.c.survey_id, _RESPONSES.c.tier, _RESPONSES.c.channel,
-                   _RESPONSES.c.kind, _RESPONSES.c.score)
+_SCORED_COLUMNS = (_SCORES.c.responded_at, _SCORES.c.survey_id, _SCORES.c.tier, _SCORES.c.channel,
+                   _SCORES.c.kind, _SCORES.c.score)
 
 
 async def roll_up(uow: UnitOfWork, *, limit: int = 20_000) -> int:
-    """Count up to `limit` new responses into their days. Flipping `rolled_up` with a guard on its old
+    """Count up to `limit` new scores into their days. Flipping `rolled_up` with a guard on its old
     value makes a second runner skip rows the first one took, so nothing is counted twice."""
-    pending = select(_RESPONSES.c.response_id).where(_RESPONSES.c.rolled_up.is_(False)).limit(limit)
+    pending = select(_SCORES.c.response_id, _SCORES.c.question_id).where(_SCORES.c.rolled_up.is_(False)).limit(limit)
     taken = (await uow.session.execute(
-        update(_RESPONSES).where(_RESPONSES.c.response_id.in_(pending.scalar_subquery()),
-                                 _RESPONSES.c.rolled_up.is_(False))
+        update(_SCORES).where(tuple_(_SCORES.c.response_id, _SCORES.c.question_id).in_(pending),
+                              _SCORES.c.rolled_up.is_(False))
         .values(rolled_up=True).returning(*_SCORED_COLUMNS))).all()
     await add_days(uow, daily_counts(ScoredResponse(*row) for row in taken))
     return len(taken)
@@ -36,7 +47,7 @@ async def roll_up(uow: UnitOfWork, *, limit: int = 20_000) -> int:
 async def uncount_customer(uow: UnitOfWork, customer_id: str) -> None:
     """Before a customer's responses are erased, take the rolled-up ones out of their days."""
     rows = (await uow.session.execute(select(*_SCORED_COLUMNS).where(
-        _RESPONSES.c.customer_id == customer_id, _RESPONSES.c.rolled_up.is_(True)))).all()
+        _SCORES.c.customer_id == customer_id, _SCORES.c.rolled_up.is_(True)))).all()
     await add_days(uow, daily_counts(ScoredResponse(*row) for row in rows), sign=-1)
 
 
@@ -61,7 +72,7 @@ async def day_counts(uow: UnitOfWork, kind: str, *, survey_id: str | None = None
     for column_name, value in (("survey_id", survey_id), ("tier", tier), ("channel", channel)):
         if value is not None:
             daily = daily.where(_DAILY.c[column_name] == value)
-            fresh = fresh.where(_RESPONSES.c[column_name] == value)
+            fresh = fresh.where(_SCORES.c[column_name] == value)
     rows = (await uow.session.execute(union_all(daily, fresh))).all()
     days: dict[DayKey, Counts] = {}
     first, last = _day_range(since, until)
@@ -75,14 +86,14 @@ async def day_counts(uow: UnitOfWork, kind: str, *, survey_id: str | None = None
 
 
 def _pending_days(dialect: str, kind: str) -> Any:
-    day = (cast(func.timezone("UTC", _RESPONSES.c.responded_at), Date) if dialect == "postgresql"
-           else func.date(_RESPONSES.c.responded_at))
-    score = _RESPONSES.c.score
-    keys = (day, _RESPONSES.c.survey_id, _RESPONSES.c.tier, _RESPONSES.c.channel, _RESPONSES.c.kind)
+    day = (cast(func.timezone("UTC", _SCORES.c.responded_at), Date) if dialect == "postgresql"
+           else func.date(_SCORES.c.responded_at))
+    score = _SCORES.c.score
+    keys = (day, _SCORES.c.survey_id, _SCORES.c.tier, _SCORES.c.channel, _SCORES.c.kind)
     return (select(*keys, func.count(score), _count(score >= domain.PROMOTER_MIN, kind == "nps"),
                    _count(score <= domain.DETRACTOR_MAX, kind == "nps"), _count(score >= 4, kind == "csat"),
                    func.coalesce(func.sum(score), 0))
-            .where(_RESPONSES.c.rolled_up.is_(False), _RESPONSES.c.kind == kind).group_by(*keys))
+            .where(_SCORES.c.rolled_up.is_(False), _SCORES.c.kind == kind).group_by(*keys))
 
 
 def _count(condition: Any, applies: bool) -> Any:

@@ -77,12 +77,29 @@ class Response(Base):
     #: The customer's tier when they answered, so analytics by tier need no join.
     tier: Mapped[str | None] = mapped_column(String(16))
     responded_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class ResponseScore(Base):
+    """One row per NPS, CSAT or CES question a response answers (an NPS survey may ask CSAT and CES too),
+    with what reports group by, so NPS/CSAT/CES count every scored question, not only the headline."""
+
+    __tablename__ = "response_scores"
+
+    response_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    question_id: Mapped[str] = mapped_column(String(40), primary_key=True)
+    customer_id: Mapped[str] = mapped_column(String(64), index=True)
+    kind: Mapped[str] = mapped_column(String(16))
+    score: Mapped[int] = mapped_column(Integer)
+    survey_id: Mapped[str | None] = mapped_column(String(64))
+    tier: Mapped[str | None] = mapped_column(String(16))
+    channel: Mapped[str] = mapped_column(String(16))
+    responded_at: Mapped[datetime] = mapped_column(UTCDateTime)
     #: Counted into response_daily yet? The roll-up job flips it in the same transaction it adds the counts.
     rolled_up: Mapped[bool] = mapped_column(default=False, index=True)
 
 
 class ResponseDaily(Base):
-    """Scores counted per UTC day, survey, tier, channel and kind: what NPS/CSAT/CES reports read, so a
+    """Scores (response_scores) counted per UTC day, survey, tier, channel and kind: what NPS/CSAT/CES reports read, so a
     trend over millions of responses reads thousands of rows. Unknown survey or tier is ''."""
 
     __tablename__ = "response_daily"
@@ -188,7 +205,7 @@ class CustomerStanding(Base):
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
 
 
-CUSTOMER_TABLES = (Invitation, Response, ResponseTheme, Complaint, CaseNote, FollowUp, ScheduledInvitation,
+CUSTOMER_TABLES = (Invitation, Response, ResponseTheme, ResponseScore, Complaint, CaseNote, FollowUp, ScheduledInvitation,
                    CustomerStanding)
 
 tables = platform_tables(Base.metadata)

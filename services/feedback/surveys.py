@@ -215,6 +215,20 @@ def scored(definition: SurveyDefinition, answers: dict[str, Any]) -> Scored:
     return Scored(kind=kind, score=score, comment="\n".join(texts)[:COMMENT_LIMIT] or None)
 
 
+@dataclass(frozen=True)
+class QuestionScore:
+    question_id: str
+    kind: str
+    score: int
+
+
+def question_scores(definition: SurveyDefinition, answers: dict[str, Any]) -> list[QuestionScore]:
+    """Every NPS, CSAT and CES question answered, whatever the survey's headline kind: an NPS survey's
+    CSAT question counts towards CSAT as fully as a CSAT survey's."""
+    return [QuestionScore(q.id, q.type, answers[q.id]) for q in definition.questions
+            if q.type in SCORED_TYPES and isinstance(answers.get(q.id), int)]
+
+
 def pick_locale(available: set[str] | dict[str, str], wanted: str | None, default: str) -> str:
     """The locale to show: the one asked for, else its language, else the survey's default."""
     if wanted:

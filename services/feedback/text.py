@@ -1,7 +1,8 @@
 """Sentiment and themes of free-text comments, in Chinese and English.
 
-English sentiment comes from VADER's lexicon, Chinese from SnowNLP's bundled model, Chinese words from
-jieba; all ship their data, nothing is downloaded. Themes are found by matching words against a small
+English sentiment comes from VADER's lexicon, Chinese from SnowNLP's bundled naive Bayes sentiment model
+applied to the words jieba cuts (jieba's dictionary cut is some twenty times faster than SnowNLP's own
+character tagger, and the same words serve the themes); all ship their data, nothing is downloaded. Themes are found by matching words against a small
 lexicon per theme. The libraries load lazily (jieba and SnowNLP take seconds), once per process.
 """
 from __future__ import annotations
@@ -52,9 +53,9 @@ def is_chinese(text: str) -> bool:
 
 def analyse(text: str) -> TextInsight:
     if is_chinese(text):
-        polarity = _chinese_polarity(text)
-        themes = _themes(set(_chinese_words(text)), text, chinese=True)
-        return TextInsight("zh", _label(polarity, 0.3), polarity, themes)
+        words = _chinese_words(text)
+        polarity = _chinese_polarity(words)
+        return TextInsight("zh", _label(polarity, 0.3), polarity, _themes(set(words), text, chinese=True))
     polarity = _vader().polarity_scores(text)["compound"]
     lowered = text.lower()
     return TextInsight("en", _label(polarity, 0.05), polarity, _themes(set(_WORD.findall(lowered)), lowered,
@@ -83,9 +84,12 @@ def _english_hit(stem: str, words: set[str], text: str) -> bool:
     return any(word.startswith(stem) for word in words)
 
 
-def _chinese_polarity(text: str) -> float:
+def _chinese_polarity(words: list[str]) -> float:
     """SnowNLP's probability of positive (0..1), mapped onto -1..1 like VADER's compound score."""
-    return round(2 * _snownlp()(text).sentiments - 1, 4)
+    model, stop_words = _snownlp()
+    label, probability = model.classify(stop_words(words))
+    positive = probability if label == "pos" else 1 - probability
+    return round(2 * positive - 1, 4)
 
 
 def _chinese_words(text: str) -> list[str]:
@@ -111,10 +115,11 @@ def _jieba() -> Any:
 
 
 @lru_cache(maxsize=1)
-def _snownlp() -> Any:
+def _snownlp() -> tuple[Any, Any]:
+    """SnowNLP's trained sentiment classifier and its stop-word filter."""
     with _LOAD_LOCK:
-        from snownlp import SnowNLP
-        return SnowNLP
+        from snownlp import normal, sentiment
+        return sentiment.classifier.classifier, normal.filter_stop
 
 
 def warm_up() -> None:

@@ -223,7 +223,7 @@ async def test_rolled_up_scores_report_the_same_and_leave_with_an_erased_custome
 
     async def rolled_up() -> bool:
         async with app.state.engine.connect() as connection:
-            pending = await connection.execute(text("SELECT count(*) FROM responses WHERE survey_id = :s AND NOT rolled_up"),
+            pending = await connection.execute(text("SELECT count(*) FROM response_scores WHERE survey_id = :s AND NOT rolled_up"),
                                                {"s": survey_id})
             return pending.scalar() == 0
     await eventually(rolled_up)

@@ -231,7 +231,7 @@ async def test_csat_ces_and_response_rate_are_reported_per_survey(feedback) -> N
     csat = (await http.get("/analytics/csat", params={"survey_id": survey_id})).json()["overall"]
     assert (csat["csat"], csat["responses"]) == (66.67, 3)
     ces = (await http.get("/analytics/ces", params={"survey_id": survey_id})).json()["overall"]
-    assert ces["responses"] == 0  # a response counts under its survey's headline question only
+    assert (ces["ces"], ces["responses"]) == (4.0, 3)  # the CES question of a CSAT survey counts too
     rate = (await http.get("/analytics/response-rate", params={"survey_id": survey_id})).json()["items"]
     assert rate == [{"survey_id": survey_id, "invited": 4, "responded": 3, "response_rate": 75.0}]
     by_trigger = (await http.get("/analytics/response-rate", params={"survey_id": survey_id, "group_by": "trigger"})).json()
