@@ -3,10 +3,10 @@ from __future__ import annotations
 
 from typing import Iterable
 
-from sqlalchemy import Column, MetaData, String, Table, insert, select, tuple_
+from sqlalchemy import Column, MetaData, String, Table
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from shared.db import UTCDateTime, utcnow
+from shared.db import UTCDateTime, dialect_insert, utcnow
 
 
 def inbox_table(metadata: MetaData) -> Table:
@@ -22,23 +22,17 @@ def inbox_table(metadata: MetaData) -> Table:
 async def claim_new(session: AsyncSession, table: Table, keys: Iterable[tuple[str, str]]) -> set[tuple[str, str]]:
     """Record the (source, id) pairs not seen before and return them; the rest are duplicates.
 
-    A concurrent claim of the same id by another replica (during a rebalance) fails the
-    transaction on the primary key, and the retry then sees the id as processed.
+    One INSERT ... ON CONFLICT DO NOTHING RETURNING per batch: the ids it returns are the new ones.
+    A concurrent claim of the same id by another replica (during a rebalance) waits for that
+    transaction and then sees the id as processed.
     """
     wanted = list(dict.fromkeys(keys))
     if not wanted:
         return set()
-    seen: set[tuple[str, str]] = set()
-    for start in range(0, len(wanted), 500):
-        chunk = wanted[start:start + 500]
-        rows = await session.execute(
-            select(table.c.source, table.c.event_id).where(tuple_(table.c.source, table.c.event_id).in_(chunk))
-        )
-        seen.update((row.source, row.event_id) for row in rows)
-    fresh = [key for key in wanted if key not in seen]
-    if fresh:
-        now = utcnow()
-        await session.execute(
-            insert(table), [{"source": source, "event_id": event_id, "processed_at": now} for source, event_id in fresh]
-        )
-    return set(fresh)
+    now = utcnow()
+    statement = dialect_insert(session.bind.dialect.name, table).on_conflict_do_nothing()
+    rows = await session.execute(
+        statement.returning(table.c.source, table.c.event_id),
+        [{"source": source, "event_id": event_id, "processed_at": now} for source, event_id in wanted],
+    )
+    return {(row.source, row.event_id) for row in rows}

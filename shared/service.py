@@ -134,7 +134,7 @@ async def _run_bus(definition: ServiceDefinition, settings: ServiceSettings, con
         await consumer.run()
 
 
-def get_unit_of_work(request: Request) -> UnitOfWork:
+async def get_unit_of_work(request: Request) -> UnitOfWork:
     return request.app.state.unit_of_work()
 
 

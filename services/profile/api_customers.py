@@ -8,11 +8,12 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Path, Query, Request, Response
 
 from services.profile import customer_handlers, exports, repository, validation
+from services.profile.customer_360 import read_360
 from services.profile.customer_handlers import AttributeTypeConflict, ConsentRefused
 from services.profile.models import Customer
 from services.profile.privacy import PersonalDataVault
 from services.profile.schemas_customers import Customer360, CustomerCreate, CustomerRead, CustomerUpdate
-from services.profile.views import customer_read, purchase_summary, scores_view
+from services.profile.views import customer_read
 from shared.events.fields import CUSTOMER_ID_PATTERN
 from shared.http.auth import require
 from shared.http.idempotency import IdempotencyDep
@@ -26,7 +27,7 @@ Read = Depends(require("profile:read"))
 Write = Depends(require("profile:write"))
 
 
-def get_vault(request: Request) -> PersonalDataVault:
+async def get_vault(request: Request) -> PersonalDataVault:
     return request.app.state.vault  # type: ignore[no-any-return]
 
 
@@ -91,15 +92,17 @@ def _search_digests(vault: PersonalDataVault, **given: str | None) -> dict[str, 
 
 
 @router.get("/customers/{customer_id}", response_model=Customer360, dependencies=[Read])
-async def get_customer(customer_id: CustomerIdPath, uow: UowDep, vault: VaultDep) -> Customer360:
+async def get_customer(customer_id: CustomerIdPath, uow: UowDep, vault: VaultDep) -> Response:
     """The customer's profile with a summary of purchases, scores and latest feedback."""
     async with uow:
-        customer = await existing_customer(uow.session, customer_id, for_update=False)
-        totals = await repository.purchase_totals(uow.session, customer_id)
-        categories, channels = await repository.categories_and_channels(uow.session, customer_id)
-        score, feedback = await repository.scores(uow.session, customer_id)
-    return Customer360(**customer_read(customer, vault).model_dump(),
-                       summary=purchase_summary(totals, categories, channels), scores=scores_view(score, feedback))
+        found = await read_360(uow.session, customer_id)
+    if found is None or found.erased:
+        raise Problem(404, f"customer {customer_id} not found")
+    if found.merged_into is not None:
+        raise Problem(404, f"customer {customer_id} was merged into {found.merged_into}",
+                      merged_into=found.merged_into)
+    # Built and checked once here; answered as it is rather than validated a second time.
+    return Response(found.view(vault).model_dump_json(), media_type="application/json")
 
 
 @router.patch("/customers/{customer_id}", response_model=CustomerRead, dependencies=[Write])

@@ -24,7 +24,7 @@ from services.profile.models import (
 )
 from services.profile.privacy import PersonalDataVault
 from services.profile.validation import attribute_type
-from shared.db import utcnow
+from shared.db import dialect_insert, utcnow
 from shared.events.catalogue import ConsentV1, CustomerErasedV1, CustomerRegisteredV1, CustomerUpdatedV1
 from shared.uow import UnitOfWork
 
@@ -77,6 +77,23 @@ async def register_customer(uow: UnitOfWork, customer_id: str, *, vault: Persona
     await mark_dirty(uow.session, [customer_id])
     uow.record(CustomerRegisteredV1(**snapshot(customer)))
     return customer
+
+
+async def register_prospects(uow: UnitOfWork, customer_ids: list[str]) -> list[str]:
+    """Profiles for customers first named by an order or interaction, in one INSERT; ids another
+    transaction registered meanwhile are skipped. Returns the ids registered here."""
+    if not customer_ids:
+        return []
+    now = utcnow()
+    table = Customer.__table__
+    statement = dialect_insert(uow.session.bind.dialect.name, table).on_conflict_do_nothing()
+    created = list((await uow.session.execute(statement.returning(table.c.customer_id), [
+        {"customer_id": customer_id, "attributes": {}, "do_not_contact": False, "created_at": now, "updated_at": now}
+        for customer_id in customer_ids])).scalars())
+    await mark_dirty(uow.session, created)
+    for customer_id in created:
+        uow.record(CustomerRegisteredV1(customer_id=customer_id, do_not_contact=False, consents=[], tags=[]))
+    return created
 
 
 async def update_customer(uow: UnitOfWork, customer: Customer, fields: dict[str, Any],

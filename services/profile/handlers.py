@@ -5,10 +5,11 @@ import uuid
 from collections.abc import Iterable
 from decimal import Decimal
 
-from sqlalchemy import func, insert, select
+from sqlalchemy import func, select
 
 from services.profile import repository
-from services.profile.customer_handlers import register_customer
+from services.profile.bulk import insert_rows
+from services.profile.customer_handlers import register_prospects
 from services.profile.domain import (
     CustomerErased,
     OrderBalance,
@@ -29,17 +30,16 @@ RECORDED, DUPLICATE = "recorded", "duplicate"
 
 
 async def known_customers(uow: UnitOfWork, customer_ids: Iterable[str]) -> dict[str, CustomerState]:
-    """The customers named, creating prospects for unknown ones; erased ones are refused."""
+    """The customers named, creating prospects for unknown ones in one statement; erased ones are refused."""
     wanted = list(dict.fromkeys(customer_ids))
     customers = await repository.customer_states(uow.session, wanted)
     erased = {c.customer_id for c in customers.values() if c.erased_at is not None}
     if erased:
         raise CustomerErased(erased)
-    for customer_id in wanted:
-        if customer_id not in customers:
-            await register_customer(uow, customer_id)
-            customers[customer_id] = CustomerState(customer_id, None, None)
-    await uow.session.flush()
+    unknown = [customer_id for customer_id in wanted if customer_id not in customers]
+    if unknown:
+        await register_prospects(uow, unknown)
+        customers.update((customer_id, CustomerState(customer_id, None, None)) for customer_id in unknown)
     return customers
 
 
@@ -59,35 +59,36 @@ async def record_purchases(uow: UnitOfWork, purchases: list[tuple[OrderKey, Purc
     survivors = surviving_ids(await known_customers(uow, (p.customer_id for _, p in orders)))
     orders = [(key, p if survivors[p.customer_id] == p.customer_id
                else p.model_copy(update={"customer_id": survivors[p.customer_id]})) for key, p in orders]
-    known = await repository.known_orders(uow.session, (key for key, _ in orders))
-    new_orders = [(key, purchase) for key, purchase in orders if key not in known]
+    recorded = await _insert_new_orders(uow, orders)
+    new_orders = [(key, purchase) for key, purchase in orders if key in recorded]
     if new_orders:
-        await _insert_orders(uow, new_orders)
         await mark_dirty(uow.session, (p.customer_id for _, p in new_orders))
         if publish:
             for key, purchase in new_orders:
                 uow.record(purchase.model_copy(update={"source_system": key.source}))
-    return {key: (DUPLICATE if key in known else RECORDED) for key, _ in orders}
+    return {key: (RECORDED if key in recorded else DUPLICATE) for key, _ in orders}
 
 
-async def _insert_orders(uow: UnitOfWork, orders: list[tuple[OrderKey, PurchaseRecordedV1]]) -> None:
+async def _insert_new_orders(uow: UnitOfWork, orders: list[tuple[OrderKey, PurchaseRecordedV1]]) -> set[OrderKey]:
+    """Insert the orders and their items; an order already stored (same source and order id, from
+    HTTP, Kafka or another replica) is skipped by the database. Returns the keys inserted here."""
+    if not orders:
+        return set()
     now = utcnow()
-    # Core rather than ORM inserts: ingestion writes thousands of rows per batch and needs no objects.
-    purchases = Purchase.__table__
-    ids = (await uow.session.scalars(insert(purchases).returning(purchases.c.id, sort_by_parameter_order=True), [
+    rows = await insert_rows(uow.session, Purchase.__table__, [
         {"source": key.source, "order_id": p.order_id, "customer_id": p.customer_id, "occurred_at": p.occurred_at,
          "total_amount": p.total_amount, "currency": p.currency, "channel": p.channel, "store_id": p.store_id,
          "recorded_at": now}
         for key, p in orders
-    ])).all()
-    items = [
-        {"purchase_id": purchase_id, "line_no": line_no, "sku": item.sku, "name": item.name,
+    ], conflict=["source", "order_id"], returning=["id", "source", "order_id"])
+    ids = {OrderKey(row.source, row.order_id): row.id for row in rows}
+    await insert_rows(uow.session, PurchaseItem.__table__, [
+        {"purchase_id": ids[key], "line_no": line_no, "sku": item.sku, "name": item.name,
          "category": item.category, "quantity": item.quantity, "unit_price": item.unit_price}
-        for purchase_id, (_, purchase) in zip(ids, orders)
+        for key, purchase in orders if key in ids
         for line_no, item in enumerate(purchase.items, start=1)
-    ]
-    if items:
-        await uow.session.execute(insert(PurchaseItem.__table__), items)
+    ])
+    return set(ids)
 
 
 async def record_refunds(uow: UnitOfWork, refunds: list[tuple[OrderKey, PurchaseRefundedV1]], *,

@@ -8,8 +8,9 @@ from typing import Any
 from sqlalchemy import ColumnElement, delete, insert, literal, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from services.profile.bulk import insert_rows
 from services.profile.models import Customer, Segment, SegmentDirtyCustomer, SegmentMembership
-from shared.db import UTCDateTime, dialect_insert, utcnow
+from shared.db import UTCDateTime, utcnow
 from shared.events.catalogue import SegmentMembershipChangedV1
 from shared.uow import UnitOfWork
 
@@ -21,11 +22,7 @@ async def mark_dirty(session: AsyncSession, customer_ids: Iterable[str]) -> None
     """Note that these customers' segments need recomputing (done shortly after, by a background job)."""
     now = utcnow()
     rows = [{"customer_id": customer_id, "marked_at": now} for customer_id in dict.fromkeys(customer_ids)]
-    if not rows:
-        return
-    statement = dialect_insert(session.bind.dialect.name, DIRTY)
-    await session.execute(statement.on_conflict_do_update(index_elements=["customer_id"],
-                                                          set_={"marked_at": statement.excluded.marked_at}), rows)
+    await insert_rows(session, DIRTY, rows, conflict=["customer_id"], update=["marked_at"])
 
 
 async def take_dirty(session: AsyncSession, limit: int) -> tuple[list[str], datetime | None]:

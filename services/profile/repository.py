@@ -4,23 +4,19 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
-from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import Select, func, literal, select, tuple_, union_all
+from sqlalchemy import Select, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import selectinload
 
+from services.profile.bulk import one_of
 from services.profile.domain import OrderKey
 from services.profile.models import (
     Customer,
-    CustomerFeedback,
-    CustomerScore,
     CustomerTag,
     ExternalIdentity,
     Purchase,
-    PurchaseItem,
-    Refund,
     SearchKey,
 )
 
@@ -49,10 +45,12 @@ class CustomerState:
 async def customer_states(session: AsyncSession, customer_ids: Iterable[str]) -> dict[str, CustomerState]:
     """Like customers_by_id, without building ORM objects (the hot path of ingestion)."""
     ids = list(set(customer_ids))
+    dialect = session.bind.dialect.name
+    step = max(len(ids), 1) if dialect == "postgresql" else 1000  # one array parameter on PostgreSQL
     found: dict[str, CustomerState] = {}
-    for start in range(0, len(ids), 1000):
+    for start in range(0, len(ids), step):
         rows = await session.execute(select(Customer.customer_id, Customer.erased_at, Customer.merged_into)
-                                     .where(Customer.customer_id.in_(ids[start:start + 1000])))
+                                     .where(one_of(dialect, Customer.customer_id, ids[start:start + step])))
         found.update((r.customer_id, CustomerState(r.customer_id, r.erased_at, r.merged_into)) for r in rows)
     return found
 
@@ -61,18 +59,6 @@ async def load_customer(session: AsyncSession, customer_id: str, *, for_update: 
     """A customer with tags, external ids and consents loaded (and search keys, to change it)."""
     options = FULL_PROFILE if for_update else READ_PROFILE
     return await session.scalar(select(Customer).where(Customer.customer_id == customer_id).options(*options))
-
-
-async def known_orders(session: AsyncSession, keys: Iterable[OrderKey]) -> set[OrderKey]:
-    wanted = [(k.source, k.order_id) for k in keys]
-    known: set[OrderKey] = set()
-    for start in range(0, len(wanted), 500):
-        rows = await session.execute(
-            select(Purchase.source, Purchase.order_id)
-            .where(tuple_(Purchase.source, Purchase.order_id).in_(wanted[start:start + 500]))
-        )
-        known.update(OrderKey(r.source, r.order_id) for r in rows)
-    return known
 
 
 async def purchase_by_key(session: AsyncSession, key: OrderKey) -> Purchase | None:
@@ -103,53 +89,3 @@ def customer_search(*, name: str | None = None, email: str | None = None, phone:
     if country is not None:
         query = query.where(Customer.country == country)
     return query
-
-
-async def purchase_totals(session: AsyncSession, customer_id: str) -> dict[str, Any]:
-    refunded = select(func.coalesce(func.sum(Refund.amount), 0)).where(Refund.customer_id == customer_id)
-    row = (await session.execute(
-        select(func.count(), func.coalesce(func.sum(Purchase.total_amount), 0),
-               func.min(Purchase.occurred_at), func.max(Purchase.occurred_at), refunded.scalar_subquery())
-        .where(Purchase.customer_id == customer_id)
-    )).one()
-    first, last = (_as_utc(session, v) for v in (row[2], row[3]))
-    return {"orders": row[0], "gross": Decimal(row[1]), "refunded": Decimal(row[4] or 0),
-            "first_purchase_at": first, "last_purchase_at": last}
-
-
-async def categories_and_channels(session: AsyncSession, customer_id: str,
-                                  top: int = 3) -> tuple[list[str], list[str]]:
-    """The categories bought most (by units) and every sales channel used, in one round trip."""
-    categories = (select(literal("category").label("what"), PurchaseItem.category.label("value"),
-                         func.sum(PurchaseItem.quantity).label("units"))
-                  .join(Purchase, Purchase.id == PurchaseItem.purchase_id)
-                  .where(Purchase.customer_id == customer_id, PurchaseItem.category.is_not(None))
-                  .group_by(PurchaseItem.category))
-    channels = (select(literal("channel"), Purchase.channel, func.count())
-                .where(Purchase.customer_id == customer_id, Purchase.channel.is_not(None))
-                .group_by(Purchase.channel))
-    rows = (await session.execute(union_all(categories, channels))).all()
-    ranked = sorted((r for r in rows if r[0] == "category"), key=lambda r: (-r[2], r[1]))
-    return [r[1] for r in ranked[:top]], sorted(r[1] for r in rows if r[0] == "channel")
-
-
-async def scores(session: AsyncSession, customer_id: str) -> tuple[dict[str, Any], dict[str, int | None]]:
-    """The latest scores and NPS/CSAT from the projections, in one round trip."""
-    def score(column: Any) -> Any:
-        return select(column).where(CustomerScore.customer_id == customer_id).scalar_subquery()
-
-    def feedback(kind: str) -> Any:
-        return select(CustomerFeedback.score).where(CustomerFeedback.customer_id == customer_id,
-                                                    CustomerFeedback.kind == kind).scalar_subquery()
-    names = ("tier", "lifecycle_stage", "clv", "clv_currency", "churn_risk", "p_alive")
-    row = (await session.execute(select(*[score(getattr(CustomerScore, n)) for n in names],
-                                        feedback("nps"), feedback("csat")))).one()
-    return dict(zip(names, row[:6])), {"nps": row[6], "csat": row[7]}
-
-
-def _as_utc(session: AsyncSession, value: Any) -> datetime | None:
-    # Aggregates bypass the column type on SQLite, which hands back naive strings or datetimes.
-    if value is None:
-        return None
-    return Purchase.occurred_at.type.process_result_value(  # type: ignore[no-any-return]
-        datetime.fromisoformat(value) if isinstance(value, str) else value, session.bind.dialect)

@@ -7,7 +7,7 @@ from typing import Any
 from services.profile.customer_handlers import PERSONAL_FIELDS
 from services.profile.models import Customer
 from services.profile.privacy import PersonalDataVault
-from services.profile.schemas_customers import ConsentRead, CustomerRead, ExternalIdIn, PurchaseSummary, Scores
+from services.profile.schemas_customers import ConsentRead, CustomerRead, ExternalIdIn, PurchaseSummary
 
 
 def customer_read(customer: Customer, vault: PersonalDataVault) -> CustomerRead:
@@ -34,7 +34,3 @@ def purchase_summary(totals: dict[str, Any], categories: list[str], channels: li
         average_order_value=(net / orders).quantize(Decimal("0.01")) if orders else None,
         first_purchase_at=totals["first_purchase_at"], last_purchase_at=totals["last_purchase_at"],
         favourite_categories=categories, channels=channels)
-
-
-def scores_view(score: dict[str, Any], feedback: dict[str, int | None]) -> Scores:
-    return Scores(**score, nps=feedback.get("nps"), csat=feedback.get("csat"))

@@ -95,18 +95,37 @@ class ConsumerRunner:
                 await consumer.stop()
 
     async def _consume(self, consumer: AIOKafkaConsumer) -> None:
-        while not self._stopping.is_set():
-            batches = await consumer.getmany(timeout_ms=200, max_records=self._batch_size)
-            records = [record for partition_records in batches.values() for record in partition_records]
-            if not records:
-                continue
-            started = time.perf_counter()
-            await self.process(records)
-            await consumer.commit({
-                tp: OffsetAndMetadata(partition_records[-1].offset + 1, "")
-                for tp, partition_records in batches.items()
-            })
-            self._observe(consumer, batches, len(records), time.perf_counter() - started)
+        # Two batches in flight: while one is applied (mostly waiting on the database), the next is
+        # fetched and decoded. Batches are still applied and committed one after the other, in order.
+        applying: asyncio.Task[None] | None = None
+        try:
+            while not self._stopping.is_set():
+                batches = await consumer.getmany(timeout_ms=200, max_records=self._batch_size)
+                records = [record for partition_records in batches.values() for record in partition_records]
+                if applying is not None and applying.done():
+                    applying.result()  # a batch that failed fails the loop, which rejoins from the last commit
+                if not records:
+                    continue
+                started = time.perf_counter()
+                deliveries = await self._decode_all(records)
+                if applying is not None:
+                    await applying
+                applying = asyncio.create_task(self._apply_and_commit(consumer, batches, deliveries, started))
+            if applying is not None:
+                await applying
+        finally:
+            if applying is not None and not applying.done():
+                applying.cancel()
+                await asyncio.gather(applying, return_exceptions=True)
+
+    async def _apply_and_commit(self, consumer: AIOKafkaConsumer, batches: Mapping[TopicPartition, list[ConsumerRecord]],
+                                deliveries: list[_Delivery], started: float) -> None:
+        await self._apply_all(deliveries)
+        await consumer.commit({
+            tp: OffsetAndMetadata(partition_records[-1].offset + 1, "")
+            for tp, partition_records in batches.items()
+        })
+        self._observe(consumer, batches, sum(len(r) for r in batches.values()), time.perf_counter() - started)
 
     async def _pause(self, seconds: float) -> None:
         """Sleep, but wake at once when asked to stop."""
@@ -142,13 +161,18 @@ class ConsumerRunner:
 
     async def process(self, records: Sequence[ConsumerRecord]) -> None:
         """Apply a batch of records; dead-letter the ones that cannot be applied."""
+        await self._apply_all(await self._decode_all(records))
+
+    async def _decode_all(self, records: Sequence[ConsumerRecord]) -> list[_Delivery]:
         deliveries: list[_Delivery] = []
-        for record in records:
+        for position, record in enumerate(records, start=1):
             try:
                 deliveries.append(self._decode(record))
             except EventRejected as exc:
                 await self._dead_letter(record, type(exc).__name__, exc.reason)
-        await self._apply_all(deliveries)
+            if position % 250 == 0:
+                await asyncio.sleep(0)  # let the batch being applied send its next statement
+        return deliveries
 
     def _decode(self, record: ConsumerRecord) -> _Delivery:
         envelope, data = parse(record.value)

@@ -5,7 +5,7 @@ import hashlib
 import math
 import hmac
 from dataclasses import dataclass
-from typing import Annotated, Callable
+from typing import Annotated, Awaitable, Callable
 
 from fastapi import Depends, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
@@ -46,11 +46,11 @@ def _unauthorized(detail: str) -> Problem:
     return Problem(401, detail, headers={"WWW-Authenticate": "Bearer"})
 
 
-def require(scope: str) -> Callable[..., Principal]:
+def require(scope: str) -> Callable[..., Awaitable[Principal]]:
     """Dependency: the caller must present a key that carries `scope`."""
 
-    def check(request: Request,
-              credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)]) -> Principal:
+    async def check(request: Request,
+                    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)]) -> Principal:
         if credentials is None:
             raise _unauthorized("missing API key: send `Authorization: Bearer <key>`")
         principal = request.app.state.api_keys.authenticate(credentials.credentials)

@@ -1,0 +1,131 @@
+"""The customer 360 view in two statements: the profile row with its purchase totals and scores, then
+every list the view shows (tags, external ids, consents, favourite categories, sales channels)."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy import Row, case, func, literal, null, select, true, union_all
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from services.profile.customer_handlers import PERSONAL_FIELDS
+from services.profile.models import (
+    Consent,
+    Customer,
+    CustomerFeedback,
+    CustomerScore,
+    CustomerTag,
+    ExternalIdentity,
+    Purchase,
+    PurchaseItem,
+    Refund,
+)
+from services.profile.privacy import PersonalDataVault
+from services.profile.schemas_customers import Customer360
+from services.profile.views import purchase_summary
+from shared.db import UTCDateTime
+
+SCORE_FIELDS = ("tier", "lifecycle_stage", "clv", "clv_currency", "churn_risk", "p_alive")
+TOP_CATEGORIES = 3
+
+
+@dataclass(frozen=True)
+class Profile360:
+    """The stored rows of the view; `view()` opens the personal data and shapes the answer."""
+
+    profile: Row[Any]
+    lists: list[Row[Any]]
+
+    @property
+    def erased(self) -> bool:
+        return self.profile.erased_at is not None
+
+    @property
+    def merged_into(self) -> str | None:
+        return self.profile.merged_into  # type: ignore[no-any-return]
+
+    def view(self, vault: PersonalDataVault) -> Customer360:
+        row = self.profile
+        personal = vault.open(row.customer_id, row.personal_data)
+        lists: dict[str, list[Row[Any]]] = {"consent": [], "tag": [], "external_id": [], "category": [],
+                                            "channel": []}
+        for item in self.lists:
+            lists[item.kind].append(item)
+        categories = sorted(lists["category"], key=lambda r: (-r.n, r.a))[:TOP_CATEGORIES]
+        totals = {"orders": row.orders, "gross": Decimal(row.gross), "refunded": Decimal(row.refunded),
+                  "first_purchase_at": _utc(row.first_purchase_at), "last_purchase_at": _utc(row.last_purchase_at)}
+        return Customer360(
+            customer_id=row.customer_id, **{name: personal.get(name) for name in PERSONAL_FIELDS},
+            region=row.region, country=row.country, timezone=row.timezone, locale=row.locale,
+            birthday=row.birthday, gender=row.gender, tags=sorted(r.a for r in lists["tag"]),
+            attributes=row.attributes or {},
+            external_ids=[{"source": r.a, "id": r.b} for r in sorted(lists["external_id"], key=lambda r: (r.a, r.b))],
+            consents=[{"channel": r.a, "purpose": r.b, "granted": bool(r.n), "source": r.c, "occurred_at": r.at}
+                      for r in sorted(lists["consent"], key=lambda r: (r.a, r.b))],
+            do_not_contact=row.do_not_contact, created_at=row.created_at, updated_at=row.updated_at,
+            summary=purchase_summary(totals, [r.a for r in categories], sorted(r.a for r in lists["channel"])),
+            scores={**{name: getattr(row, name) for name in SCORE_FIELDS}, "nps": row.nps, "csat": row.csat},
+        )
+
+
+async def read_360(session: AsyncSession, customer_id: str) -> Profile360 | None:
+    profile = (await session.execute(_profile(customer_id))).one_or_none()
+    if profile is None:
+        return None
+    return Profile360(profile, list((await session.execute(_lists(customer_id))).all()))
+
+
+def _profile(customer_id: str) -> Any:
+    totals = (select(func.count().label("orders"), func.coalesce(func.sum(Purchase.total_amount), 0).label("gross"),
+                     func.min(Purchase.occurred_at).label("first_purchase_at"),
+                     func.max(Purchase.occurred_at).label("last_purchase_at"))
+              .where(Purchase.customer_id == customer_id).subquery())
+    refunded = (select(func.coalesce(func.sum(Refund.amount), 0)).where(Refund.customer_id == customer_id)
+                .scalar_subquery())
+
+    def feedback(kind: str) -> Any:
+        return (select(CustomerFeedback.score).where(CustomerFeedback.customer_id == customer_id,
+                                                     CustomerFeedback.kind == kind).scalar_subquery())
+
+    return (select(Customer.__table__, *[getattr(CustomerScore, name) for name in SCORE_FIELDS],
+                   feedback("nps").label("nps"), feedback("csat").label("csat"),
+                   totals.c.orders, totals.c.gross, totals.c.first_purchase_at, totals.c.last_purchase_at,
+                   refunded.label("refunded"))
+            .select_from(Customer)
+            .join(totals, true())  # aggregates without GROUP BY: always exactly one row
+            .outerjoin(CustomerScore, CustomerScore.customer_id == Customer.customer_id)
+            .where(Customer.customer_id == customer_id))
+
+
+def _lists(customer_id: str) -> Any:
+    """One row per list entry: (kind, a, b, c, n, at), the columns each kind needs and nulls elsewhere."""
+    def entry(kind: str, a: Any, b: Any = None, c: Any = None, n: Any = None) -> list[Any]:
+        none = null()
+        return [literal(kind).label("kind"), a.label("a"), (b if b is not None else none).label("b"),
+                (c if c is not None else none).label("c"), (n if n is not None else literal(0)).label("n")]
+
+    consents = select(*entry("consent", Consent.channel, Consent.purpose, Consent.source,
+                             case((Consent.granted, 1), else_=0)), Consent.occurred_at.label("at")
+                      ).where(Consent.customer_id == customer_id)
+    no_time = null().cast(UTCDateTime())
+    tags = select(*entry("tag", CustomerTag.tag), no_time).where(CustomerTag.customer_id == customer_id)
+    external_ids = select(*entry("external_id", ExternalIdentity.source, ExternalIdentity.external_id),
+                          no_time).where(ExternalIdentity.customer_id == customer_id)
+    categories = (select(*entry("category", PurchaseItem.category, n=func.sum(PurchaseItem.quantity)), no_time)
+                  .join(Purchase, Purchase.id == PurchaseItem.purchase_id)
+                  .where(Purchase.customer_id == customer_id, PurchaseItem.category.is_not(None))
+                  .group_by(PurchaseItem.category))
+    channels = (select(*entry("channel", Purchase.channel, n=func.count()), no_time)
+                .where(Purchase.customer_id == customer_id, Purchase.channel.is_not(None))
+                .group_by(Purchase.channel))
+    return union_all(consents, tags, external_ids, categories, channels)
+
+
+def _utc(value: Any) -> datetime | None:
+    """Aggregates over a timestamp come back as the driver gives them (a naive string on SQLite)."""
+    if value is None or isinstance(value, datetime) and value.tzinfo is not None:
+        return value  # type: ignore[no-any-return]
+    return UTCDateTime().process_result_value(
+        datetime.fromisoformat(value) if isinstance(value, str) else value, None)
