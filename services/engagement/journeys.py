@@ -10,7 +10,18 @@ from datetime import date, datetime
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from sqlalchemy import delete, func, literal, null, or_, select, true, update
+from sqlalchemy import (
+    bindparam,
+    delete,
+    func,
+    literal,
+    null,
+    or_,
+    select,
+    true,
+    tuple_,
+    update,
+)
 from sqlalchemy.types import JSON
 
 from services.engagement.contacts import load_policy
@@ -130,13 +141,12 @@ async def react(uow: UnitOfWork, events: list[JourneyEvent], now: datetime,
             if not matches(journey.definition["trigger"], event):
                 continue
             cause = "event-" + hashlib.sha256(f"{event.type}/{event.key}".encode()).hexdigest()[:16]
-            instance = await _start(uow, journey, event.customer_id, cause, {"event": _event_context(event)}, now)
-            if instance is None:
+            state = await _start(uow, journey, event.customer_id, cause, {"event": _event_context(event)}, now)
+            if state is None:
                 continue
             reaction.started += 1
             zone = zone or ZoneInfo((await load_policy(uow)).default_timezone)
-            batch = await _Batch.load(uow, [instance], zone)
-            reaction.queued += await _run(uow, journey, instance, batch, now)
+            reaction.queued += await _advance(uow, {journey.journey_id: journey}, [state], zone, now)
     return reaction
 
 
@@ -145,14 +155,14 @@ def _event_context(event: JourneyEvent) -> dict[str, Any]:
 
 
 async def _start(uow: UnitOfWork, journey: Journey, customer_id: str, cause: str, context: dict[str, Any],
-                 now: datetime) -> JourneyInstance | None:
+                 now: datetime) -> _State | None:
     instance_id = f"{journey.journey_id}/{customer_id}/{cause}"
     result = await uow.session.execute(dialect_insert(uow.session.bind.dialect.name, JourneyInstance.__table__).values(
         instance_id=instance_id, journey_id=journey.journey_id, customer_id=customer_id, status=ACTIVE, step_id=None,
         due_at=now, context=context, trail=[], version=0, started_at=now, updated_at=now).on_conflict_do_nothing())
     if not result.rowcount:  # started before by this cause, or the customer is in the journey already
         return None
-    return await uow.session.get(JourneyInstance, instance_id)
+    return _State(instance_id, journey.journey_id, customer_id, None, context, [])
 
 
 async def _exit(uow: UnitOfWork, customer_id: str, journey_ids: list[str], reason: str, now: datetime) -> int:
@@ -260,34 +270,67 @@ class Advanced:
     queued: int = 0
 
 
+@dataclass
+class _State:
+    """An instance as advancing reads and rewrites it (plain values, so nothing is flushed behind our back)."""
+
+    instance_id: str
+    journey_id: str
+    customer_id: str
+    step_id: str | None
+    context: dict[str, Any]
+    trail: list[dict[str, Any]]
+
+
+_WRITTEN = ("step_id", "due_at", "status", "exit_reason", "finished_at", "context", "trail", "updated_at")
+_STATE_COLUMNS = (JourneyInstance.instance_id, JourneyInstance.journey_id, JourneyInstance.customer_id,
+                  JourneyInstance.step_id, JourneyInstance.context, JourneyInstance.trail)
+
+
 async def advance_due_journeys(uow: UnitOfWork, now: datetime, limit: int = 200) -> Advanced:
     """Run the due instances of enabled journeys up to their next wait. Rows are locked with
     `FOR UPDATE SKIP LOCKED` (PostgreSQL) and claimed by a version check (everywhere), so replicas
     advancing at once never run the same step twice."""
-    rows = (await uow.session.execute(
-        select(JourneyInstance.instance_id, JourneyInstance.version)
-        .join(Journey, Journey.journey_id == JourneyInstance.journey_id)
-        .where(JourneyInstance.status == ACTIVE, JourneyInstance.due_at <= now, Journey.enabled.is_(True))
-        .order_by(JourneyInstance.due_at).limit(limit)
-        .with_for_update(skip_locked=True, of=JourneyInstance))).all()
-    claimed = []
-    for instance_id, version in rows:
-        taken = await uow.session.execute(update(JourneyInstance).where(
-            JourneyInstance.instance_id == instance_id, JourneyInstance.version == version,
-            JourneyInstance.status == ACTIVE).values(version=version + 1).execution_options(synchronize_session=False))
-        if taken.rowcount == 1:
-            claimed.append(instance_id)
-    report = Advanced(instances=len(claimed))
-    if not claimed:
-        return report
-    instances = list((await uow.session.scalars(select(JourneyInstance).where(
-        JourneyInstance.instance_id.in_(claimed)).execution_options(populate_existing=True))).all())
+    table = JourneyInstance.__table__
+    due = (await uow.session.execute(
+        select(table.c.instance_id, table.c.version)
+        .join(Journey.__table__, Journey.journey_id == table.c.journey_id)
+        .where(table.c.status == ACTIVE, table.c.due_at <= now, Journey.enabled.is_(True))
+        .order_by(table.c.due_at).limit(limit)
+        .with_for_update(skip_locked=True, of=table))).all()
+    if not due:
+        return Advanced()
+    claimed = (await uow.session.execute(
+        update(table).where(tuple_(table.c.instance_id, table.c.version).in_([tuple(row) for row in due]),
+                            table.c.status == ACTIVE)
+        .values(version=table.c.version + 1).returning(*[getattr(table.c, c.key) for c in _STATE_COLUMNS]))).all()
+    states = [_State(*row) for row in claimed]
     journeys = {j.journey_id: j for j in (await uow.session.scalars(select(Journey).where(
-        Journey.journey_id.in_({i.journey_id for i in instances})))).all()}
-    batch = await _Batch.load(uow, instances, ZoneInfo((await load_policy(uow)).default_timezone))
-    for instance in instances:
-        report.queued += await _run(uow, journeys[instance.journey_id], instance, batch, now)
-    return report
+        Journey.journey_id.in_({s.journey_id for s in states})))).all()}
+    zone = ZoneInfo((await load_policy(uow)).default_timezone)
+    return Advanced(len(states), await _advance(uow, journeys, states, zone, now))
+
+
+async def _advance(uow: UnitOfWork, journeys: Mapping[str, Journey], states: list[_State], zone: ZoneInfo,
+                   now: datetime) -> int:
+    """Advance claimed instances, carry out their actions and write their new state in one statement;
+    returns how many messages were queued."""
+    if not states:
+        return 0
+    batch = await _Batch.load(uow, states, zone)
+    rows, points, queued = [], [], 0
+    for state in states:
+        row, granted, sent = await _run(uow, journeys[state.journey_id], state, batch, now)
+        rows.append(row)
+        points += granted
+        queued += sent
+    if points:
+        await uow.session.execute(dialect_insert(uow.session.bind.dialect.name, PointsEntry.__table__)
+                                  .on_conflict_do_nothing(), points)
+    table = JourneyInstance.__table__
+    await uow.session.execute(update(table).where(table.c.instance_id == bindparam("b_instance_id")).values(
+        {name: bindparam(f"b_{name}", type_=table.c[name].type) for name in _WRITTEN}), rows)
+    return queued
 
 
 @dataclass
@@ -300,8 +343,8 @@ class _Batch:
     default_zone: ZoneInfo
 
     @classmethod
-    async def load(cls, uow: UnitOfWork, instances: list[JourneyInstance], default_zone: ZoneInfo) -> _Batch:
-        customers = {i.customer_id for i in instances}
+    async def load(cls, uow: UnitOfWork, states: list[_State], default_zone: ZoneInfo) -> _Batch:
+        customers = {s.customer_id for s in states}
         audience = {row.customer_id: {"tier": row.tier, "lifecycle_stage": row.lifecycle_stage,
                                       "churn_risk": row.churn_risk, "locale": row.locale, "timezone": row.timezone}
                     for row in (await uow.session.execute(select(
@@ -310,32 +353,39 @@ class _Batch:
         points = dict((await uow.session.execute(select(PointsEntry.customer_id, func.sum(PointsEntry.points))
                                                  .where(PointsEntry.customer_id.in_(customers))
                                                  .group_by(PointsEntry.customer_id))).all())
-        message_ids = {i.context.get("last_message_id") for i in instances} - {None}
+        message_ids = {s.context.get("last_message_id") for s in states} - {None}
         messages = {row.message_id: {"status": row.status, "delivery_status": row.delivery_status}
                     for row in (await uow.session.execute(select(
                         Message.message_id, Message.status, Message.delivery_status)
                         .where(Message.message_id.in_(message_ids)))).all()} if message_ids else {}
         return cls(audience, {c: int(p or 0) for c, p in points.items()}, messages, default_zone)
 
-    def facts(self, instance: JourneyInstance) -> dict[str, Any]:
-        return facts_for(self.audience.get(instance.customer_id, {}), self.points.get(instance.customer_id, 0),
-                         instance.context.get("event", {}), self.messages.get(instance.context.get("last_message_id", "")))
+    def facts(self, state: _State) -> dict[str, Any]:
+        return facts_for(self.audience.get(state.customer_id, {}), self.points.get(state.customer_id, 0),
+                         state.context.get("event", {}), self.messages.get(state.context.get("last_message_id", "")))
 
-    def zone(self, instance: JourneyInstance) -> ZoneInfo:
-        return _zone(self.audience.get(instance.customer_id, {}).get("timezone")) or self.default_zone
+    def zone(self, state: _State) -> ZoneInfo:
+        return _zone(self.audience.get(state.customer_id, {}).get("timezone")) or self.default_zone
 
 
-async def _run(uow: UnitOfWork, journey: Journey, instance: JourneyInstance, batch: _Batch, now: datetime) -> int:
-    """Advance one instance and carry out its actions; returns how many messages were queued."""
-    progress = advance(journey.definition, instance.step_id, batch.facts(instance), now, batch.zone(instance))
-    context, trail, queued = dict(instance.context), list(instance.trail), 0
+async def _run(uow: UnitOfWork, journey: Journey, state: _State, batch: _Batch,
+               now: datetime) -> tuple[dict[str, Any], list[dict[str, Any]], int]:
+    """Advance one instance and carry out its sends and coupons; returns its new row, the points entries
+    to write and how many messages were queued."""
+    progress = advance(journey.definition, state.step_id, batch.facts(state), now, batch.zone(state))
+    context, trail, points, queued = dict(state.context), list(state.trail), [], 0
     actions = {action.step_id: action for action in progress.actions}
     for step_id in progress.visited:
         entry: dict[str, Any] = {"step": step_id, "at": now.isoformat()}
         action = actions.get(step_id)
-        if action is not None:
+        if isinstance(action, GrantPoints):
+            points.append({"customer_id": state.customer_id, "points": action.points, "reason": JOURNEY_POINTS,
+                           "reference": f"{state.instance_id}/{step_id}", "occurred_at": now})
+            context["points_granted"] = int(context.get("points_granted", 0)) + action.points
+            entry["points"] = action.points
+        elif action is not None:
             try:
-                entry.update(await _carry_out(uow, journey, instance, action, context, now))
+                entry.update(await _carry_out(uow, journey, state, action, context, now))
             except InvalidMessage as exc:
                 progress = Progress([], [], None, None, EXITED, f"step {step_id!r}: {exc.detail}")
                 trail.append({**entry, "failed": exc.detail})
@@ -344,37 +394,31 @@ async def _run(uow: UnitOfWork, journey: Journey, instance: JourneyInstance, bat
         trail.append(entry)
     if progress.next_step is not None and progress.due_at is not None:
         trail[-1]["until"] = progress.due_at.isoformat()
-    instance.context, instance.trail = context, trail[-100:]
-    instance.step_id, instance.due_at, instance.updated_at = progress.next_step, progress.due_at, now
-    if progress.outcome != ACTIVE:
-        instance.status, instance.exit_reason, instance.finished_at = progress.outcome, progress.reason, now
-    return queued
+    finished = progress.outcome != ACTIVE
+    row = {"b_instance_id": state.instance_id, "b_step_id": progress.next_step, "b_due_at": progress.due_at,
+           "b_status": progress.outcome, "b_exit_reason": progress.reason, "b_finished_at": now if finished else None,
+           "b_context": context, "b_trail": trail[-100:], "b_updated_at": now}
+    return row, points, queued
 
 
-async def _carry_out(uow: UnitOfWork, journey: Journey, instance: JourneyInstance, action: Action,
+async def _carry_out(uow: UnitOfWork, journey: Journey, state: _State, action: Action,
                      context: dict[str, Any], now: datetime) -> dict[str, Any]:
-    """Do one action under the instance's natural keys, so a repeat adds nothing; note what was done."""
+    """Queue a message or issue a coupon under the instance's natural keys, so a repeat adds nothing."""
     if isinstance(action, Send):
-        key = hashlib.sha256(instance.instance_id.encode()).hexdigest()[:24]
+        key = hashlib.sha256(state.instance_id.encode()).hexdigest()[:24]
         message_id = f"jny-{key}-{action.step_id}"
         await queue_message(uow, QueueMessage(
-            message_id=message_id, customer_id=instance.customer_id, channel=action.channel,
+            message_id=message_id, customer_id=state.customer_id, channel=action.channel,
             priority=action.priority, template_id=action.template_id, subject=action.subject, body=action.body,
             variables=_variables(action.variables, context, journey), send_at=now,
             expires_at=now + action.expires_after if action.expires_after else None,
             journey_id=journey.journey_id), now)
         context["last_message_id"] = message_id
         return {"message_id": message_id}
-    if isinstance(action, GrantPoints):
-        await uow.session.execute(dialect_insert(uow.session.bind.dialect.name, PointsEntry.__table__).values(
-            customer_id=instance.customer_id, points=action.points, reason=JOURNEY_POINTS,
-            reference=f"{instance.instance_id}/{action.step_id}", occurred_at=now).on_conflict_do_nothing())
-        context["points_granted"] = int(context.get("points_granted", 0)) + action.points
-        return {"points": action.points}
     assert isinstance(action, GrantCoupon)
     [code] = await issue_batch(uow, batch_id=journey.journey_id, count=1, prefix=action.prefix,
                                discount=action.discount, expires_at=now + action.valid_for if action.valid_for else None,
-                               customer_ids=[instance.customer_id], now=now)
+                               customer_ids=[state.customer_id], now=now)
     context["coupon_code"] = code
     return {"coupon_code": code}
 
