@@ -13,12 +13,15 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 import pytest
-from sqlalchemy import update
+from alembic import command
+from sqlalchemy import select, update
 
-from services.engagement.app import create_app
+from services.engagement.app import DEFINITION, create_app
 from services.engagement.journeys import advance_due_journeys, start_calendar_journeys
-from services.engagement.models import JourneyInstance
+from services.engagement.models import Journey, JourneyInstance
+from services.engagement.schemas_journeys import JourneyWrite
 from services.engagement.settings import EngagementSettings
+from shared.db import create_engine
 from shared.events.catalogue import (
     ComplaintOpenedV1,
     FeedbackReceivedV1,
@@ -27,6 +30,7 @@ from shared.events.catalogue import (
     SegmentMembershipChangedV1,
     TierChangedV1,
 )
+from shared.migrations import alembic_config, upgrade_to_head
 from tests.support.apps import running_app, settings_for
 from tests.support.engagement import (
     DAYTIME,
@@ -300,3 +304,25 @@ async def test_the_demos_default_journeys_are_accepted_and_listed(stack: Stack, 
     assert set(DEFAULT_JOURNEYS) <= set(listed)
     assert listed["win-back"]["exit_on"] == [{"event": "purchase-recorded", "first_purchase": False}]
     assert [s["id"] for s in listed["first-purchase"]["steps"]] == ["thank-you", "a-week-later", "survey"]
+
+
+async def test_a_journey_stored_before_steps_existed_becomes_a_wait_and_a_send(database_url: str) -> None:
+    definition = DEFINITION.migrations
+    engine = create_engine(database_url)
+    try:
+        async with engine.begin() as connection:
+            await connection.run_sync(lambda sync: command.upgrade(alembic_config(definition, sync), "0003"))
+            await connection.execute(Journey.__table__.insert().values(
+                journey_id="old-vip", trigger_event="tier-changed", enabled=True, updated_at=datetime.now(UTC),
+                definition={"journey_id": "old-vip", "trigger": {"event": "tier-changed", "to": "high-value"},
+                            "channel": "email", "priority": "service", "body": "Welcome", "delay_hours": 2,
+                            "enabled": True}))
+        await upgrade_to_head(engine, definition)
+        async with engine.connect() as connection:
+            stored = (await connection.execute(select(Journey.definition))).scalar_one()
+    finally:
+        await engine.dispose()
+    assert [(s["id"], s["type"]) for s in stored["steps"]] == [("delay", "wait"), ("send", "send")]
+    rewritten = JourneyWrite.model_validate({k: v for k, v in stored.items() if k != "journey_id"})
+    assert rewritten.model_dump(mode="json", by_alias=True)["steps"][0]["duration"] == "PT2H"
+    assert "body" not in stored and stored["steps"][1]["body"] == "Welcome"

@@ -1,4 +1,4 @@
-"""journey instances
+"""journey instances; one-message journeys become a wait step and a send step
 
 Revision ID: 0004
 Revises: 0003
@@ -39,6 +39,22 @@ def upgrade() -> None:
         batch_op.create_index('uq_journey_instances_active', ['journey_id', 'customer_id'], unique=True, sqlite_where=sa.text("status = 'active'"), postgresql_where=sa.text("status = 'active'"))
 
     # ### end Alembic commands ###
+    _one_message_journeys_to_steps()
+
+
+def _one_message_journeys_to_steps() -> None:
+    """Journeys stored before steps existed: `delay_hours` becomes a wait, the message a send step."""
+    journeys = sa.table("journeys", sa.column("journey_id", sa.String), sa.column("definition", sa.JSON))
+    connection = op.get_bind()
+    for journey_id, definition in connection.execute(sa.select(journeys.c.journey_id, journeys.c.definition)).all():
+        if "steps" in definition:
+            continue
+        send = {"id": "send", "type": "send", "variables": {}, "expires_after": None,
+                **{key: definition.pop(key, None) for key in ("channel", "priority", "template_id", "subject", "body")}}
+        delay = definition.pop("delay_hours", 0) or 0
+        steps = ([{"id": "delay", "type": "wait", "duration": f"PT{delay}H", "until_local_time": None}] if delay else [])
+        definition.update(steps=[*steps, send], exit_on=[], name=None)
+        connection.execute(journeys.update().where(journeys.c.journey_id == journey_id).values(definition=definition))
 
 
 def downgrade() -> None:
