@@ -18,6 +18,7 @@ BENCHMARK_MODULES = [
     "bench.bench_profile",
     "bench.bench_scoring",
     "bench.bench_engagement",
+    "bench.bench_journeys",
     "bench.bench_feedback",
 ]
 
