@@ -3,7 +3,7 @@
 import datetime
 import os
 import platform
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 
@@ -56,26 +56,45 @@ def _memory_total() -> str:
     return "unknown"
 
 
+@dataclass(frozen=True)
+class ModuleRun:
+    """What one benchmark module measured, and when: its figures all come from this one run."""
+
+    measured: str
+    seconds: int
+    results: list[BenchResult]
+
+    def to_json(self) -> dict:
+        return {"measured": self.measured, "seconds": self.seconds, "results": [asdict(r) for r in self.results]}
+
+    @classmethod
+    def from_json(cls, data: dict) -> "ModuleRun":
+        return cls(data["measured"], data["seconds"], [BenchResult(**r) for r in data["results"]])
+
+
 def _cell(text) -> str:
     return str(text).replace("|", "\\|").replace("\n", " ")
 
 
-def write_results_md(results: list[BenchResult], path, machine_info: dict[str, str]) -> None:
+def write_results_md(runs: dict[str, ModuleRun], path, machine_info: dict[str, str]) -> None:
     """Write the results as a markdown table, then their details, then the machine they ran on."""
     lines = [
         "# Benchmark results",
         "",
-        "Written by `python -m bench.run`; do not edit by hand.",
+        "Written by `python -m bench.run` (`make bench`); do not edit by hand.",
         "",
         "| benchmark | figure | target | passed | comparison |",
         "| --- | --- | --- | --- | --- |",
     ]
+    results = [result for run in runs.values() for result in run.results]
     for result in results:
         figure = f"{result.figure:.4g} {result.unit}"
         verdict = "yes" if result.passed else "**no**"
         lines.append(
             f"| {_cell(result.name)} | {_cell(figure)} | {_cell(result.target)} | {verdict} | {_cell(result.comparison)} |"
         )
+    lines += ["", "Each module's figures come from one run of it:", ""]
+    lines += [f"- `bench_{name}`: measured {run.measured}, {run.seconds} s" for name, run in runs.items()]
     detailed = [result for result in results if result.details]
     if detailed:
         lines += ["", "## Details", ""]
