@@ -29,6 +29,7 @@ from sqlalchemy import (
     not_,
     or_,
     select,
+    true,
     union_all,
 )
 from sqlalchemy.dialects.postgresql import BIT, JSONB
@@ -52,6 +53,7 @@ from services.engagement.models import (
     Message,
     MessageLog,
     SegmentMember,
+    tables,
 )
 from services.engagement.policy import (
     DEFAULT_TIER,
@@ -61,6 +63,9 @@ from services.engagement.policy import (
     purpose_of,
 )
 from shared.db import UTCDateTime
+from shared.events.catalogue import OutreachSuppressedV1
+from shared.events.envelope import DATA_CONTENT_TYPE
+from shared.logging import current_correlation_id
 from shared.uow import UnitOfWork
 
 _SIGN = BUCKETS // 2  # buckets are compared shifted into the signed 64-bit range both databases hold
@@ -91,43 +96,89 @@ class PlannedRun:
 async def plan_run(uow: UnitOfWork, run: Run, policy: ContactPolicy, now: datetime) -> PlannedRun:
     """Record the run's members and arms, queue their messages or record their suppression, in bulk."""
     session = uow.session
-    arms, plan = await _plan(uow, run, policy, now)
-    members = await session.execute(insert(CampaignMember).from_select(
-        ["campaign_id", "run", "customer_id", "arm", "message_id"],
-        select(literal(run.campaign_id, String), literal(run.number, Integer), arms.c.customer_id, arms.c.arm,
-               case((arms.c.arm == HOLDOUT, None), else_=_message_id(run, arms.c.customer_id)))))
-    contacted = select(plan).where(plan.c.arm != HOLDOUT).subquery("contacted")
-    variants = _variants(run.definition)
-    expiry = run.definition.get("expires_after_hours")
-    queue = insert(Message).from_select(
-        ["message_id", "customer_id", "requested_channel", "channel", "priority", "template_id", "subject", "body",
-         "variables", "campaign_id", "status", "reason", "due_at", "expires_at", "attempts", "created_at"],
-        select(_message_id(run, contacted.c.customer_id), contacted.c.customer_id,
-               literal(run.definition["channel"], String), contacted.c.channel,
-               literal(run.definition["priority"], String), variants.c.template_id, variants.c.subject,
-               variants.c.body, literal({}, JSON), literal(run.campaign_id, String),
-               case((contacted.c.outcome == SUPPRESS, SUPPRESSED), else_=QUEUED), contacted.c.reason,
-               contacted.c.due_at, contacted.c.expires_at if expiry else literal(None, UTCDateTime),
-               literal(0, Integer), literal(now, UTCDateTime))
-        .join(variants, variants.c.name == contacted.c.arm))
+    plan = await _plan(uow, run, policy, now)
     if session.bind.dialect.name == "postgresql":
-        suppressed = await _queue_and_log_returning(uow, queue, now)
-    else:
-        await session.execute(queue)
-        await _log_steps(uow, _run_messages(run), now)
-        suppressed = await _suppressed(uow, run)
+        return await _write_at_once(uow, run, plan, now)
+    planned = plan.subquery("plan")
+    await session.execute(_members(run, planned))
+    await session.execute(_queue(run, planned, now))
+    mine = _run_messages(run)
+    await session.execute(insert(MessageLog).from_select(_LOG_COLUMNS, _log_rows(mine, now)))
+    suppressed = (await session.execute(select(*(mine.c[c.name] for c in _event_columns())).where(
+        mine.c.status == SUPPRESSED))).all()
     for row in suppressed:
         uow.record(outcome_event(row, SUPPRESSED, row.reason))
-    reached = await session.scalar(select(func.count()).select_from(CampaignMember).where(
-        CampaignMember.campaign_id == run.campaign_id, CampaignMember.run == run.number, CampaignMember.arm != HOLDOUT))
-    return PlannedRun(members=members.rowcount, queued=int(reached or 0) - len(suppressed),  # type: ignore[attr-defined]
-                      suppressed=len(suppressed))
+    members, reached = (await session.execute(
+        select(func.count(), func.sum(case((CampaignMember.arm == HOLDOUT, 0), else_=1))).where(
+            CampaignMember.campaign_id == run.campaign_id, CampaignMember.run == run.number))).one()
+    return PlannedRun(members=members, queued=int(reached or 0) - len(suppressed), suppressed=len(suppressed))
+
+
+async def _write_at_once(uow: UnitOfWork, run: Run, plan: Select[Any], now: datetime) -> PlannedRun:
+    """PostgreSQL: work the plan out once, in customer order (so every index grows at its end), and write
+    the members, the messages, their log and the outreach-suppressed events in one statement."""
+    planned = plan.order_by(plan.selected_columns.customer_id).cte("plan")
+    queued = _queue(run, planned, now).returning(Message.status, *_event_columns()).cte("queued")
+    suppressed = select(queued).where(queued.c.status == SUPPRESSED).subquery("suppressed")
+    counts = select(
+        select(func.count()).select_from(planned).scalar_subquery(),
+        select(func.count()).select_from(queued).where(queued.c.status == QUEUED).scalar_subquery(),
+        select(func.count()).select_from(suppressed).scalar_subquery(),
+    ).add_cte(
+        _members(run, planned).cte("members"),
+        insert(MessageLog).from_select(_LOG_COLUMNS, _log_rows(queued, now)).cte("logged"),
+        insert(tables.outbox).from_select(["event_id", "topic", "key", "payload", "created_at"],
+                                          _suppression_events(uow, suppressed, now)).cte("published"),
+    )
+    members, queued_count, suppressed_count = (await uow.session.execute(counts)).one()
+    return PlannedRun(members=members, queued=queued_count, suppressed=suppressed_count)
+
+
+def _suppression_events(uow: UnitOfWork, suppressed: Subquery, now: datetime) -> Select[Any]:
+    """Outbox rows of outreach-suppressed for the suppressed messages, built by PostgreSQL: the CloudEvents
+    structured JSON `shared.events.envelope.encode` writes, with the payload of `messages.outcome_event`."""
+    ids = select(suppressed, cast(func.gen_random_uuid(), String).label("event_id")).subquery("identified")
+    data = func.json_build_object(*(part for c in _event_columns() for part in (c.name, ids.c[c.name])))
+    envelope: list[tuple[str, Any]] = [
+        ("specversion", "1.0"), ("id", ids.c.event_id), ("source", uow.source),
+        ("type", OutreachSuppressedV1.event_type), ("time", now.isoformat()), ("subject", ids.c.customer_id),
+        ("datacontenttype", DATA_CONTENT_TYPE), ("dataversion", OutreachSuppressedV1.dataversion)]
+    correlation_id = current_correlation_id()
+    if correlation_id is not None:
+        envelope.append(("correlationid", correlation_id))
+    document = func.json_build_object(*(part for name, value in envelope for part in (name, value)), "data", data)
+    return select(ids.c.event_id, literal(OutreachSuppressedV1.event_type, String), ids.c.customer_id,
+                  func.convert_to(cast(document, Text), "UTF8"), literal(now, UTCDateTime))
+
+
+def _members(run: Run, planned: Any) -> Any:
+    return insert(CampaignMember).from_select(
+        ["campaign_id", "run", "customer_id", "arm", "message_id"],
+        select(literal(run.campaign_id, String), literal(run.number, Integer), planned.c.customer_id, planned.c.arm,
+               case((planned.c.arm == HOLDOUT, None), else_=_message_id(run, planned.c.customer_id))))
+
+
+def _queue(run: Run, planned: Any, now: datetime) -> Any:
+    """INSERT a message per non-holdout member: queued (due at its zone's time) or suppressed with the reason."""
+    variants = _variants(run.definition)
+    expiry = run.definition.get("expires_after_hours")
+    return insert(Message).from_select(
+        ["message_id", "customer_id", "requested_channel", "channel", "priority", "template_id", "subject", "body",
+         "variables", "campaign_id", "status", "reason", "due_at", "expires_at", "attempts", "created_at"],
+        select(_message_id(run, planned.c.customer_id), planned.c.customer_id,
+               literal(run.definition["channel"], String), planned.c.channel,
+               literal(run.definition["priority"], String), variants.c.template_id, variants.c.subject,
+               variants.c.body, literal({}, JSON), literal(run.campaign_id, String),
+               case((planned.c.outcome == SUPPRESS, SUPPRESSED), else_=QUEUED), planned.c.reason,
+               planned.c.due_at, planned.c.expires_at if expiry else literal(None, UTCDateTime),
+               literal(0, Integer), literal(now, UTCDateTime))
+        .join(variants, variants.c.name == planned.c.arm).where(planned.c.arm != HOLDOUT))
 
 
 async def preview(uow: UnitOfWork, run: Run, policy: ContactPolicy, now: datetime) -> list[dict[str, Any]]:
     """What a run would decide for each member (arm, outcome, channel, reason), in customer id order,
     without recording anything."""
-    _, plan = await _plan(uow, run, policy, now)
+    plan = (await _plan(uow, run, policy, now)).subquery("plan")
     rows = await uow.session.execute(select(plan.c.customer_id, plan.c.arm, plan.c.outcome, plan.c.channel,
                                             plan.c.reason, plan.c.due_at).order_by(plan.c.customer_id))
     return [dict(row._mapping) for row in rows]
@@ -145,23 +196,19 @@ def _variants(definition: dict[str, Any]) -> CTE:
 
 
 def _run_messages(run: Run) -> CTE:
-    return select(Message.message_id, Message.status, Message.reason).join(
+    return select(Message.status, *_event_columns()).join(
         CampaignMember, CampaignMember.message_id == Message.message_id).where(
         CampaignMember.campaign_id == run.campaign_id, CampaignMember.run == run.number).cte("run_messages")
 
 
-_EVENT_COLUMNS = ("message_id", "customer_id", "campaign_id", "journey_id", "invitation_id", "template_id", "channel",
-                  "reason")
+_LOG_COLUMNS = ["message_id", "at", "kind", "reason"]
 
 
-async def _queue_and_log_returning(uow: UnitOfWork, queue: Any, now: datetime) -> list[Any]:
-    """PostgreSQL: queue the messages and log their steps in one statement, handing back the suppressed ones."""
-    queued = queue.returning(Message.status, *(Message.__table__.c[name] for name in _EVENT_COLUMNS)).cte("queued")
-    logged = _log_rows(queued, now)
-    log = insert(MessageLog).from_select(["message_id", "at", "kind", "reason"], logged).cte("logged")
-    rows = await uow.session.execute(select(*(queued.c[name] for name in _EVENT_COLUMNS)).add_cte(log)
-                                     .where(queued.c.status == SUPPRESSED))
-    return list(rows.all())
+def _event_columns() -> list[Any]:
+    """What an outcome event needs of a message."""
+    table = Message.__table__.c
+    return [table[name] for name in ("message_id", "customer_id", "campaign_id", "journey_id", "invitation_id",
+                                     "template_id", "channel", "reason")]
 
 
 def _log_rows(mine: Any, now: datetime) -> Any:
@@ -174,33 +221,19 @@ def _log_rows(mine: Any, now: datetime) -> Any:
             mine.c.status == QUEUED, mine.c.reason.is_not(None)))
 
 
-async def _log_steps(uow: UnitOfWork, mine: CTE, now: datetime) -> None:
-    await uow.session.execute(insert(MessageLog).from_select(["message_id", "at", "kind", "reason"],
-                                                             _log_rows(mine, now)))
-
-
-async def _suppressed(uow: UnitOfWork, run: Run) -> list[Any]:
-    rows = await uow.session.execute(select(*(Message.__table__.c[name] for name in _EVENT_COLUMNS)).join(
-        CampaignMember, CampaignMember.message_id == Message.message_id).where(
-        CampaignMember.campaign_id == run.campaign_id, CampaignMember.run == run.number,
-        Message.status == SUPPRESSED))
-    return list(rows.all())
-
-
-async def _plan(uow: UnitOfWork, run: Run, policy: ContactPolicy, now: datetime) -> tuple[Subquery, Subquery]:
-    """The arms (customer_id, arm), and the plan: customer_id, arm, channel, outcome (holdout, send, defer,
-    suppress), reason (of a suppression or deferral), due_at, expires_at per member."""
+async def _plan(uow: UnitOfWork, run: Run, policy: ContactPolicy, now: datetime) -> Select[Any]:
+    """The plan: customer_id, arm, channel, outcome (holdout, send, defer, suppress), reason (of a suppression
+    or deferral), due_at, expires_at per member."""
     session = uow.session
     dialect = session.bind.dialect.name
     if dialect == "sqlite":
         await _register_sqlite_bucket(uow)
     definition = run.definition
-    audience = _audience(definition["audience"])
+    audience = _audience(definition["audience"], dialect)
     zone_names = sorted({n for n in (await session.scalars(select(audience.c.timezone).distinct())).all() if n})
     zones = _zones(run, policy, now, zone_names)
     purpose = purpose_of(definition["priority"])
     arm = _arm(run, _bucket(dialect, run.campaign_id, audience.c.customer_id))
-    arms = select(audience.c.customer_id, arm.label("arm")).subquery("arms")
     zone = case((audience.c.timezone.in_(zone_names), audience.c.timezone), else_="") if zone_names else literal("")
     assigned = select(
         audience.c.customer_id, audience.c.tier, audience.c.do_not_contact, arm.label("arm"),
@@ -208,25 +241,25 @@ async def _plan(uow: UnitOfWork, run: Run, policy: ContactPolicy, now: datetime)
         _consented(dialect, definition["channel"], purpose, policy, audience.c.consents).label("consented"),
         zones.c.due_at, zones.c.expires_at, zones.c.quiet, zones.c.note, zones.c.suppression,
         *(zones.c[f"{period}_from"] for period in PERIODS),
-    ).select_from(audience).join(zones, zones.c.zone == zone).subquery("assigned")
-    counted = _with_history(assigned)
+    ).select_from(audience).join(zones, zones.c.zone == zone).offset(0).subquery("assigned")
+    # OFFSET 0 keeps the database from inlining the arm and channel expressions into every later use of them
+    counted = _with_history(assigned, dialect)
     caps = _caps(policy, definition["priority"])
     tier = case((counted.c.tier.in_(list(policy.caps)), counted.c.tier), else_=DEFAULT_TIER)
     reason = _suppression(counted, caps, definition["priority"], purpose)
-    plan = select(
+    return select(
         counted.c.customer_id, counted.c.arm, counted.c.channel, counted.c.due_at, counted.c.expires_at,
         case((counted.c.arm == HOLDOUT, HOLDOUT), (reason.is_not(None), SUPPRESS), (counted.c.quiet, DEFER),
              else_=SEND).label("outcome"),
         func.coalesce(reason, case((counted.c.quiet, counted.c.note), else_=None)).label("reason"),
-    ).select_from(counted).join(caps, caps.c.tier == tier).subquery("plan")
-    return arms, plan
+    ).select_from(counted).join(caps, caps.c.tier == tier)
 
 
-def _audience(criteria: dict[str, Any]) -> Subquery:
+def _audience(criteria: dict[str, Any], dialect: str) -> Subquery:
     """customer_id, timezone, tier, do_not_contact, consents of everyone the criteria select. Customers named
     by id whom the projection does not know yet are in it too, without consents."""
     columns = (Audience.timezone, Audience.tier, func.coalesce(Audience.do_not_contact, False).label("do_not_contact"),
-               Audience.consents)
+               (cast(Audience.consents, JSONB) if dialect == "postgresql" else Audience.consents).label("consents"))
     if criteria.get("customer_ids") and not any(criteria.get(k) for k in ("segment_id", "tier", "lifecycle_stage")):
         named = union_all(*(select(literal(c, String).label("customer_id")) for c in sorted(set(criteria["customer_ids"]))))
         ids = named.subquery("named")
@@ -272,7 +305,7 @@ def _arm(run: Run, point: ColumnElement[int]) -> ColumnElement[str]:
 
 def _has_consent(dialect: str, consents: ColumnElement[Any], grant: str) -> ColumnElement[bool]:
     if dialect == "postgresql":
-        return cast(consents, JSONB).has_key(grant)  # type: ignore[no-any-return]
+        return consents.bool_op("?")(grant)  # consents are read as jsonb
     entries = func.json_each(consents).table_valued("value")
     return exists().select_from(entries).where(entries.c.value == grant)
 
@@ -316,18 +349,23 @@ def _zone_row(name: str, timing: ZoneTiming) -> Select[Any]:
                     for period, length in PERIODS.items()))
 
 
-def _with_history(assigned: Subquery) -> Subquery:
+def _with_history(assigned: Subquery, dialect: str) -> Subquery:
     """Each member with their marketing contacts inside each cap window: on the message's channel and on all
-    channels (an outer join grouped per member, so the database probes the contact index once per member)."""
+    channels. The database probes the contact index once per member (a lateral join on PostgreSQL, an outer
+    join grouped per member elsewhere)."""
     counts = []
     for period in PERIODS:
         inside = ContactRecord.contacted_at > assigned.c[f"{period}_from"]
         counts.append(func.sum(case((and_(inside, ContactRecord.channel == assigned.c.channel), 1), else_=0))
                       .label(f"channel_{period}"))
         counts.append(func.sum(case((inside, 1), else_=0)).label(f"all_{period}"))
-    return select(*assigned.c, *counts).select_from(assigned).outerjoin(ContactRecord, and_(
-        ContactRecord.customer_id == assigned.c.customer_id, ContactRecord.priority.in_(sorted(MARKETING)),
-        ContactRecord.contacted_at > assigned.c.month_from)).group_by(*assigned.c).subquery("counted")
+    recent = and_(ContactRecord.customer_id == assigned.c.customer_id, ContactRecord.priority.in_(sorted(MARKETING)),
+                  ContactRecord.contacted_at > assigned.c.month_from)
+    if dialect == "postgresql":
+        history = select(*counts).where(recent).lateral("history")
+        return select(*assigned.c, *history.c).select_from(assigned).join(history, true()).subquery("counted")
+    return select(*assigned.c, *counts).select_from(assigned).outerjoin(ContactRecord, recent).group_by(
+        *assigned.c).subquery("counted")
 
 
 def _caps(policy: ContactPolicy, priority: str) -> CTE:

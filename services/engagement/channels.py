@@ -85,9 +85,15 @@ def sign(secret: str, timestamp: str, body: bytes) -> str:
 
 
 class WebhookChannel:
-    def __init__(self, target: WebhookTarget, timeout: float):
+    """Posts each message to the provider over one pool of kept-alive connections."""
+
+    def __init__(self, target: WebhookTarget, timeout: float, *, connections: int = 16):
         self._target = target
-        self._timeout = timeout
+        self._http = httpx.AsyncClient(timeout=timeout, limits=httpx.Limits(
+            max_connections=connections, max_keepalive_connections=connections))
+
+    async def aclose(self) -> None:
+        await self._http.aclose()
 
     async def deliver(self, message: Outgoing) -> Outcome:
         body = json.dumps({"message_id": message.message_id, "customer_id": message.customer_id,
@@ -97,8 +103,7 @@ class WebhookChannel:
         headers = {"Content-Type": "application/json", "Idempotency-Key": message.message_id,
                    TIMESTAMP_HEADER: timestamp, SIGNATURE_HEADER: sign(self._target.secret, timestamp, body)}
         try:
-            async with httpx.AsyncClient(timeout=self._timeout) as http:
-                response = await http.post(self._target.url, content=body, headers=headers)
+            response = await self._http.post(self._target.url, content=body, headers=headers)
         except httpx.HTTPError as exc:
             return Outcome(False, f"provider_unreachable:{type(exc).__name__}", retryable=True)
         if response.is_success:
@@ -117,5 +122,13 @@ def build_channels(settings: EngagementSettings) -> dict[str, ChannelAdapter]:
             target = settings.channel_webhooks.get(channel)
             if target is None:
                 raise ValueError(f"channel {channel} is delivered by webhook but CHANNEL_WEBHOOKS has no entry for it")
-            adapters[channel] = WebhookChannel(target, settings.delivery_timeout_seconds)
+            adapters[channel] = WebhookChannel(target, settings.delivery_timeout_seconds,
+                                               connections=settings.dispatch_concurrency)
     return adapters
+
+
+async def close_channels(adapters: dict[str, ChannelAdapter]) -> None:
+    """Close the connection pools the adapters hold."""
+    for adapter in adapters.values():
+        if isinstance(adapter, WebhookChannel):
+            await adapter.aclose()

@@ -1,6 +1,6 @@
 """The dispatcher: leases due messages, decides under the contact policy, delivers, records the outcome.
 
-Each replica runs one. A message is leased (`FOR UPDATE SKIP LOCKED` on PostgreSQL, a conditional
+Each replica runs one, working a batch at a time. A message is leased (`FOR UPDATE SKIP LOCKED` on PostgreSQL, a conditional
 update everywhere) before anything is done with it, so one replica handles it at a time; a replica that
 dies leaves a lease that expires and another replica takes the message up again. A message marked sent
 is never delivered again, and adapters hand providers the message id to drop a repeat made just
@@ -12,19 +12,33 @@ import asyncio
 import logging
 import socket
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any, Callable
+from typing import Any
 
 from sqlalchemy import and_, case, func, or_, select, update
 
 from services.engagement import contacts, projection
 from services.engagement.channels import ChannelAdapter, DryRunChannel, Outgoing
-from services.engagement.messages import FAILED, QUEUED, SENDING, SENT, SUPPRESSED, add_log, outcome_event
+from services.engagement.messages import (
+    FAILED,
+    QUEUED,
+    SENDING,
+    SENT,
+    SUPPRESSED,
+    add_log,
+    outcome_event,
+)
 from services.engagement.models import Audience, Message, PointsEntry, Template
-from services.engagement.policy import PRIORITIES, decide
+from services.engagement.policy import PRIORITIES, PastContact, decide
 from services.engagement.profile_client import ProfileClient, ProfileUnavailable
-from services.engagement.rendering import RenderError, personalisation, pick_locale, render
+from services.engagement.rendering import (
+    RenderError,
+    personalisation,
+    pick_locale,
+    render,
+)
 from services.engagement.settings import EngagementSettings
 from shared.db import utcnow
 from shared.uow import UnitOfWork
@@ -56,6 +70,9 @@ class Result:
 
 
 class Dispatcher:
+    """Handles due messages a batch at a time: one transaction leases the batch, one decides for all of it
+    under the customers' ledger locks, deliveries run concurrently, one transaction records every outcome."""
+
     def __init__(self, unit_of_work: Callable[[], UnitOfWork], settings: EngagementSettings,
                  profile: ProfileClient, channels: dict[str, ChannelAdapter],
                  clock: Callable[[], datetime] = utcnow, holder: str | None = None):
@@ -64,104 +81,141 @@ class Dispatcher:
         self._profile = profile
         self._channels = channels
         self._clock = clock
+        self._slots = asyncio.Semaphore(settings.dispatch_concurrency)
         self.holder = holder or f"{socket.gethostname()}-{uuid.uuid4().hex[:8]}"
 
     async def run_once(self) -> int:
         """Handle one batch of due messages; returns how many were leased."""
         claimed = await self.claim()
-        slots = asyncio.Semaphore(self._settings.dispatch_concurrency)
-
-        async def one(message_id: str) -> None:
-            async with slots:
-                try:
-                    await self.process(message_id)
-                except Exception:  # the lease runs out and the message is taken up again
-                    log.exception("dispatching a message failed", extra={"message_id": message_id})
-
-        await asyncio.gather(*(one(message_id) for message_id in claimed))
+        if claimed:
+            try:
+                await self.process_batch(claimed)
+            except Exception:  # the leases run out and the messages are taken up again
+                log.exception("dispatching a batch failed", extra={"messages": len(claimed)})
         return len(claimed)
 
     async def claim(self) -> list[str]:
+        """Lease up to a batch of due messages, most urgent first, in one statement."""
         now = self._clock()
         due = or_(and_(Message.status == QUEUED, Message.due_at <= now),
                   and_(Message.status == SENDING, Message.lease_until < now))
+        candidates = (select(Message.message_id).where(due).order_by(_PRIORITY_RANK, Message.due_at)
+                      .limit(self._settings.dispatch_batch_size).with_for_update(skip_locked=True))
         async with self._uow() as uow:
-            candidates = (await uow.session.scalars(
-                select(Message.message_id).where(due).order_by(_PRIORITY_RANK, Message.due_at)
-                .limit(self._settings.dispatch_batch_size).with_for_update(skip_locked=True))).all()
-            claimed = []
-            for message_id in candidates:
-                taken = await uow.session.execute(
-                    update(Message).where(Message.message_id == message_id, due).values(
-                        status=SENDING, lease_holder=self.holder, attempts=Message.attempts + 1,
-                        lease_until=now + timedelta(seconds=self._settings.dispatch_lease_seconds)))
-                if taken.rowcount == 1:  # type: ignore[attr-defined]
-                    claimed.append(message_id)
+            taken = await uow.session.execute(
+                update(Message).where(Message.message_id.in_(candidates.scalar_subquery()), due).values(
+                    status=SENDING, lease_holder=self.holder, attempts=Message.attempts + 1,
+                    lease_until=now + timedelta(seconds=self._settings.dispatch_lease_seconds))
+                .returning(Message.message_id).execution_options(synchronize_session=False))
+            claimed = list(taken.scalars().all())
             await uow.commit()
         return claimed
 
     async def process(self, message_id: str) -> None:
-        delivery = await self._decide(message_id)
-        if delivery is None:
-            return
-        result = await self._deliver(delivery)
-        await self._finish(message_id, result)
+        await self.process_batch([message_id])
 
-    async def _decide(self, message_id: str) -> Delivery | None:
+    async def process_batch(self, message_ids: list[str]) -> None:
+        deliveries = await self._decide(message_ids)
+
+        async def one(delivery: Delivery) -> tuple[str, Result]:
+            async with self._slots:
+                try:
+                    return delivery.message_id, await self._deliver(delivery)
+                except Exception as exc:  # recorded as a retryable failure, like an unreachable provider
+                    log.exception("delivering a message failed", extra={"message_id": delivery.message_id})
+                    return delivery.message_id, Result(FAILED, f"dispatch_error:{type(exc).__name__}", retryable=True)
+
+        results = await asyncio.gather(*(one(delivery) for delivery in deliveries))
+        if results:
+            await self._finish(dict(results))
+
+    async def _decide(self, message_ids: list[str]) -> list[Delivery]:
+        """Decide for every leased message of the batch in one transaction; returns those to deliver."""
         async with self._uow() as uow:
-            message = await self._leased(uow, message_id)
-            if message is None:
-                return None
+            messages = await self._leased(uow, message_ids)
             now = self._clock()
-            if message.expires_at is not None and message.expires_at <= now:
-                self._close(uow, message, SUPPRESSED, "expired", now)
-                await uow.commit()
-                return None
-            if not await contacts.is_reserved(uow, message_id) and not await self._apply_policy(uow, message, now):
-                await uow.commit()
-                return None
-            delivery = await self._prepare(uow, message)
+            live = []
+            for message in messages:
+                if message.expires_at is not None and message.expires_at <= now:
+                    self._close(uow, message, SUPPRESSED, "expired", now)
+                else:
+                    live.append(message)
+            reserved = await contacts.reserved_among(uow, [m.message_id for m in live])
+            undecided = [m for m in live if m.message_id not in reserved]
+            audiences = await self._audiences(uow, [m.customer_id for m in live])
+            if undecided:
+                reserved |= await self._apply_policy(uow, undecided, audiences, now)
+            deliveries = await self._prepare(uow, [m for m in live if m.message_id in reserved], audiences)
             await uow.commit()
-            return delivery
+            return deliveries
 
-    async def _apply_policy(self, uow: UnitOfWork, message: Message, now: datetime) -> bool:
-        """Decide under the customer's ledger lock; True when the contact was reserved for sending."""
-        await contacts.lock_ledger(uow, message.customer_id)
-        recipient = await projection.recipient(uow, message.customer_id)
-        history = await contacts.recent_contacts(uow, message.customer_id, now)
-        decision = decide(message.requested_channel, message.priority, recipient, history,
-                          await contacts.load_policy(uow), now)
-        message.channel = decision.channel
-        if decision.outcome == "suppress":
-            self._close(uow, message, SUPPRESSED, decision.reason, now)
-            return False
-        if decision.outcome == "defer":
-            assert decision.until is not None
-            if message.expires_at is not None and decision.until >= message.expires_at:
-                self._close(uow, message, SUPPRESSED, f"{decision.reason}_until_expiry", now)
-                return False
-            message.status, message.due_at, message.lease_holder, message.lease_until = QUEUED, decision.until, None, None
-            message.attempts -= 1  # waiting is not a delivery attempt
-            add_log(uow, message.message_id, "deferred", f"{decision.reason} until {decision.until.isoformat()}", now)
-            return False
-        await contacts.reserve(uow, message_id=message.message_id, customer_id=message.customer_id,
-                               channel=decision.channel, priority=message.priority, at=now)
-        return True
+    @staticmethod
+    async def _audiences(uow: UnitOfWork, customer_ids: list[str]) -> dict[str, Audience]:
+        rows = await uow.session.scalars(select(Audience).where(Audience.customer_id.in_(sorted(set(customer_ids))))
+                                         .execution_options(populate_existing=True))
+        return {row.customer_id: row for row in rows}
 
-    async def _prepare(self, uow: UnitOfWork, message: Message) -> Delivery:
-        audience = await uow.session.get(Audience, message.customer_id)
-        subject, body = message.subject, message.body or ""
-        if message.template_id is not None:
-            variants = {t.locale: t for t in (await uow.session.scalars(
-                select(Template).where(Template.template_id == message.template_id))).all()}
-            default = next((t.locale for t in variants.values() if t.is_default), None)
-            chosen = pick_locale(list(variants), audience.locale if audience else None, default)
-            if chosen is not None:
-                subject, body = variants[chosen].subject, variants[chosen].body
-        points = await uow.session.scalar(select(func.coalesce(func.sum(PointsEntry.points), 0))
-                                          .where(PointsEntry.customer_id == message.customer_id))
-        return Delivery(message.message_id, message.customer_id, message.channel or "email", message.priority, subject, body,
-                        audience.tier if audience else None, int(points or 0), dict(message.variables or {}))
+    async def _apply_policy(self, uow: UnitOfWork, messages: list[Message], audiences: dict[str, Audience],
+                            now: datetime) -> set[str]:
+        """Decide under the customers' ledger locks; returns the ids whose contact was reserved for sending.
+        Several messages for one customer are decided in turn, each seeing the contacts reserved before it."""
+        customers = sorted({m.customer_id for m in messages})
+        await contacts.lock_ledgers(uow, customers)
+        history = await contacts.recent_contacts_of(uow, customers, now)
+        policy = await contacts.load_policy(uow)
+        reserved = set()
+        for message in messages:
+            recipient = projection.recipient_from(message.customer_id, audiences.get(message.customer_id))
+            decision = decide(message.requested_channel, message.priority, recipient, history[message.customer_id],
+                              policy, now)
+            message.channel = decision.channel
+            if decision.outcome == "suppress":
+                self._close(uow, message, SUPPRESSED, decision.reason, now)
+            elif decision.outcome == "defer":
+                assert decision.until is not None
+                if message.expires_at is not None and decision.until >= message.expires_at:
+                    self._close(uow, message, SUPPRESSED, f"{decision.reason}_until_expiry", now)
+                    continue
+                note = f"{decision.reason} until {decision.until.isoformat()}"
+                message.status, message.due_at, message.lease_holder, message.lease_until = (
+                    QUEUED, decision.until, None, None)
+                message.reason = note
+                message.attempts -= 1  # waiting is not a delivery attempt
+                add_log(uow, message.message_id, "deferred", note, now)
+            else:
+                await contacts.reserve(uow, message_id=message.message_id, customer_id=message.customer_id,
+                                       channel=decision.channel, priority=message.priority, at=now)
+                history[message.customer_id].append(PastContact(decision.channel, message.priority, now))
+                reserved.add(message.message_id)
+        return reserved
+
+    async def _prepare(self, uow: UnitOfWork, messages: list[Message], audiences: dict[str, Audience]) -> list[Delivery]:
+        """What each message says to its customer: its own text, or its template in the customer's locale."""
+        if not messages:
+            return []
+        template_ids = {m.template_id for m in messages if m.template_id is not None}
+        templates: dict[str, dict[str, Template]] = {}
+        if template_ids:
+            for template in (await uow.session.scalars(select(Template).where(Template.template_id.in_(template_ids)))).all():
+                templates.setdefault(template.template_id, {})[template.locale] = template
+        customers = sorted({m.customer_id for m in messages})
+        points = dict((await uow.session.execute(
+            select(PointsEntry.customer_id, func.sum(PointsEntry.points)).where(PointsEntry.customer_id.in_(customers))
+            .group_by(PointsEntry.customer_id))).all())
+        deliveries = []
+        for message in messages:
+            audience = audiences.get(message.customer_id)
+            subject, body = message.subject, message.body or ""
+            variants = templates.get(message.template_id or "", {})
+            if variants:
+                default = next((t.locale for t in variants.values() if t.is_default), None)
+                chosen = pick_locale(list(variants), audience.locale if audience else None, default)
+                if chosen is not None:
+                    subject, body = variants[chosen].subject, variants[chosen].body
+            deliveries.append(Delivery(message.message_id, message.customer_id, message.channel or "email",
+                                       message.priority, subject, body, audience.tier if audience else None,
+                                       int(points.get(message.customer_id) or 0), dict(message.variables or {})))
+        return deliveries
 
     async def _deliver(self, delivery: Delivery) -> Result:
         try:
@@ -186,29 +240,34 @@ class Dispatcher:
             return Result(SENT, outcome.reason)
         return Result(FAILED, outcome.reason, retryable=outcome.retryable)
 
-    async def _finish(self, message_id: str, result: Result) -> None:
+    async def _finish(self, results: dict[str, Result]) -> None:
+        """Record every outcome of the batch in one transaction: sent, suppressed, failed, or queued to retry."""
         async with self._uow() as uow:
-            message = await self._leased(uow, message_id)
-            if message is None:
-                log.warning("lease lost before the outcome was recorded", extra={"message_id": message_id})
-                return
+            messages = {m.message_id: m for m in await self._leased(uow, list(results))}
+            for lost in results.keys() - messages.keys():
+                log.warning("lease lost before the outcome was recorded", extra={"message_id": lost})
             now = self._clock()
-            if result.outcome == FAILED and result.retryable and message.attempts < self._settings.delivery_max_attempts:
-                delay = self._settings.delivery_retry_seconds * 2 ** (message.attempts - 1)
-                message.status, message.due_at, message.lease_holder, message.lease_until = (
-                    QUEUED, now + timedelta(seconds=delay), None, None)
-                add_log(uow, message_id, "retry", result.reason, now)
-            else:
-                if result.outcome != SENT:
-                    await contacts.release(uow, message_id)
-                self._close(uow, message, result.outcome, result.reason, now)
+            released = []
+            for message_id, message in messages.items():
+                result = results[message_id]
+                if result.outcome == FAILED and result.retryable and message.attempts < self._settings.delivery_max_attempts:
+                    delay = self._settings.delivery_retry_seconds * 2 ** (message.attempts - 1)
+                    message.status, message.due_at, message.lease_holder, message.lease_until = (
+                        QUEUED, now + timedelta(seconds=delay), None, None)
+                    add_log(uow, message_id, "retry", result.reason, now)
+                else:
+                    if result.outcome != SENT:
+                        released.append(message_id)
+                    self._close(uow, message, result.outcome, result.reason, now)
+            await contacts.release_all(uow, released)
             await uow.commit()
 
-    async def _leased(self, uow: UnitOfWork, message_id: str) -> Message | None:
-        message = await uow.session.get(Message, message_id, populate_existing=True)
-        if message is None or message.status != SENDING or message.lease_holder != self.holder:
-            return None
-        return message
+    async def _leased(self, uow: UnitOfWork, message_ids: list[str]) -> list[Message]:
+        """The messages of the batch this dispatcher still holds the lease of, by customer."""
+        return list((await uow.session.scalars(
+            select(Message).where(Message.message_id.in_(message_ids), Message.status == SENDING,
+                                  Message.lease_holder == self.holder)
+            .order_by(Message.customer_id, Message.message_id).execution_options(populate_existing=True))).all())
 
     @staticmethod
     def _close(uow: UnitOfWork, message: Message, outcome: str, reason: str | None, now: datetime) -> None:

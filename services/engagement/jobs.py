@@ -9,7 +9,7 @@ from datetime import timedelta
 from fastapi import FastAPI
 
 from services.engagement.campaigns import run_due_campaigns
-from services.engagement.channels import build_channels
+from services.engagement.channels import build_channels, close_channels
 from services.engagement.dispatch import Dispatcher
 from services.engagement.journey_jobs import JOURNEY_JOBS
 from services.engagement.loyalty import expire_points
@@ -23,7 +23,8 @@ async def run_dispatcher(app: FastAPI) -> None:
     """Lease and deliver due messages until the app stops; woken early when a message is queued."""
     state = app.state
     settings = state.settings
-    dispatcher = Dispatcher(state.unit_of_work, settings, state.profile, build_channels(settings))
+    channels = build_channels(settings)
+    dispatcher = Dispatcher(state.unit_of_work, settings, state.profile, channels)
     state.dispatcher = dispatcher
     interval = settings.dispatch_interval_ms / 1000
     try:
@@ -42,6 +43,7 @@ async def run_dispatcher(app: FastAPI) -> None:
                     pass
                 state.dispatch_wake.clear()
     finally:
+        await close_channels(channels)
         await state.profile.close()
 
 

@@ -58,7 +58,10 @@ async def apply_membership(uow: UnitOfWork, segment_id: str, customer_id: str, c
 
 async def recipient(uow: UnitOfWork, customer_id: str) -> Recipient:
     """The policy's view of a customer; an unknown customer has no consents and no tier."""
-    row = await uow.session.get(Audience, customer_id, populate_existing=True)
+    return recipient_from(customer_id, await uow.session.get(Audience, customer_id, populate_existing=True))
+
+
+def recipient_from(customer_id: str, row: Audience | None) -> Recipient:
     if row is None:
         return Recipient(customer_id)
     consents = frozenset(tuple(entry.split(":", 1)) for entry in row.consents or [] if ":" in entry)

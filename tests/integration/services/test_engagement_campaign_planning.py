@@ -5,8 +5,9 @@ from __future__ import annotations
 
 import os
 from collections import Counter
-from datetime import datetime, time, timedelta, timezone
-from typing import Any, AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable
+from datetime import UTC, datetime, time, timedelta
+from typing import Any
 
 import pytest
 from sqlalchemy import func, select
@@ -16,15 +17,18 @@ from services.engagement import contacts, projection
 from services.engagement.app import DEFINITION
 from services.engagement.campaign_planning import Run, plan_run, preview
 from services.engagement.campaign_rules import HOLDOUT, Arm, assign, zone_timing
-from services.engagement.models import CampaignMember, Message, MessageLog
+from services.engagement.messages import outcome_event
+from services.engagement.models import CampaignMember, Message, MessageLog, tables
 from services.engagement.policy import ContactPolicy, decide
 from services.engagement.projection import Snapshot
 from shared.db import create_engine
+from shared.events.catalogue import OutreachSuppressedV1
+from shared.events.envelope import decode_envelope
 from shared.migrations import upgrade_to_head
 from shared.uow import UnitOfWork, unit_of_work_factory
 from tools.scratch_databases import fresh_database
 
-NOW = datetime(2026, 11, 24, 12, 0, tzinfo=timezone.utc)
+NOW = datetime(2026, 11, 24, 12, 0, tzinfo=UTC)
 ZONES = ["Europe/Paris", "Asia/Tokyo", "America/New_York", "Mars/Olympus", None]  # Tokyo 21:00, New York 07:00: quiet
 TIERS = ["high-value", "potential", "ordinary", "low-value", None]
 GRANTS = [("email:marketing", "sms:marketing"), ("sms:marketing",), ("email:service",), (), ("push:marketing",)]
@@ -127,7 +131,6 @@ async def test_a_planned_run_records_members_messages_their_steps_and_suppressio
     async with unit_of_work() as uow:
         decisions = await expected(uow, run, policy)
         outcome = await plan_run(uow, run, policy, NOW)
-        events = uow.recorded
         await uow.commit()
     async with unit_of_work() as uow:
         members = dict((await uow.session.execute(select(CampaignMember.customer_id, CampaignMember.arm).where(
@@ -136,6 +139,8 @@ async def test_a_planned_run_records_members_messages_their_steps_and_suppressio
             select(Message).where(Message.campaign_id == "cmp-run"))).all()}
         logged = Counter((await uow.session.scalars(select(MessageLog.kind).where(
             MessageLog.message_id.like("cmp-cmp-run-1-%")))).all())
+        events = [decode_envelope(payload) for payload in (await uow.session.scalars(select(tables.outbox.c.payload)
+                  .where(tables.outbox.c.topic == "outreach-suppressed"))).all()]
         pending = await uow.session.scalar(select(func.count()).select_from(Message).where(
             Message.campaign_id == "cmp-run", Message.status == "queued"))
     assert members == {c: d["arm"] for c, d in decisions.items()}
@@ -146,5 +151,6 @@ async def test_a_planned_run_records_members_messages_their_steps_and_suppressio
     assert (outcome.members, outcome.queued, outcome.suppressed) == (400, pending, len(suppressed))
     assert logged == {"queued": len(messages), "suppressed": len(suppressed),
                       "deferred": sum(1 for d in decisions.values() if d["outcome"] == "defer")}
-    assert sorted(e.data["message_id"] for e in events) == sorted(f"cmp-cmp-run-1-{c}" for c in suppressed)
-    assert {e.type for e in events} == {"outreach-suppressed"}
+    assert {(e.subject, e.source) for e in events} == {(c, "/services/engagement") for c in suppressed}
+    assert sorted((OutreachSuppressedV1.model_validate(e.data) for e in events), key=lambda d: d.message_id) == [
+        outcome_event(messages[c], "suppressed", reason) for c, reason in sorted(suppressed.items())]

@@ -92,8 +92,7 @@ async def test_a_replica_dying_between_delivery_and_record_repeats_it_under_the_
     [message_id] = await queue_for_later(stack, customer, 1, channel="sms", priority="transactional")
     dead = dispatcher(replica)
     await dead.claim()
-    delivery = await dead._decide(message_id)  # noqa: SLF001 - the steps of process(), to stop between them
-    assert delivery is not None
+    [delivery] = await dead._decide([message_id])  # noqa: SLF001 - the steps of process(), to stop between them
     await dead._deliver(delivery)  # noqa: SLF001 - handed over; the replica dies before recording it
     survivor = dispatcher(stack, clock_offset=timedelta(seconds=61))
     await survivor.claim()

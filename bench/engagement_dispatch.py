@@ -1,0 +1,141 @@
+"""Benchmark: messages per second one dispatcher sends through the webhook channel to a local provider.
+
+Customers who consented to marketing by SMS each have one promotion due. One dispatcher leases them in
+batches, decides under the contact policy and the ledger locks, looks the phone number up in profile (an
+in-process stand-in), renders, posts each message (signed, with its Idempotency-Key) to the receiver in
+`bench.webhook_receiver`, a process of its own, and records the outcomes and the outreach-sent events.
+"""
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import sys
+import time
+from collections.abc import AsyncIterator, Callable
+from datetime import UTC, datetime
+from typing import Any
+
+import httpx
+from sqlalchemy import bindparam, func, select, text
+from sqlalchemy.ext.asyncio import async_sessionmaker
+
+from services.engagement.app import DEFINITION
+from services.engagement.channels import WebhookChannel
+from services.engagement.contacts import save_policy
+from services.engagement.dispatch import Dispatcher
+from services.engagement.models import Message, tables
+from services.engagement.policy import ContactPolicy
+from services.engagement.profile_client import ProfileClient
+from services.engagement.settings import EngagementSettings, WebhookTarget
+from shared.db import UTCDateTime, create_engine
+from shared.devbroker import free_port
+from shared.migrations import upgrade_to_head
+from shared.uow import UnitOfWork, unit_of_work_factory
+
+SECRET = "bench-webhook-secret-0123456789"
+
+
+@contextlib.asynccontextmanager
+async def receiver() -> AsyncIterator[str]:
+    """The webhook receiver in a process of its own; yields its base URL."""
+    port = free_port()
+    process = await asyncio.create_subprocess_exec(sys.executable, "-m", "bench.webhook_receiver", str(port))
+    url = f"http://127.0.0.1:{port}"
+    try:
+        async with httpx.AsyncClient() as http:
+            for _ in range(100):
+                with contextlib.suppress(httpx.HTTPError):
+                    await http.get(f"{url}/stats")
+                    break
+                await asyncio.sleep(0.1)
+        yield url
+    finally:
+        process.terminate()
+        await asyncio.wait_for(process.wait(), 10)
+
+
+async def receiver_stats(url: str) -> dict[str, int]:
+    async with httpx.AsyncClient() as http:
+        return (await http.get(f"{url}/stats")).json()  # type: ignore[no-any-return]
+
+
+async def bare_client_rate(url: str, requests: int, concurrency: int) -> float:
+    """Requests per second one pooled httpx client gets from the receiver with nothing else to do."""
+    limits = httpx.Limits(max_connections=concurrency, max_keepalive_connections=concurrency)
+    async with httpx.AsyncClient(limits=limits) as http:
+        queue: asyncio.Queue[int] = asyncio.Queue()
+        for n in range(requests):
+            queue.put_nowait(n)
+
+        async def worker() -> None:
+            while not queue.empty():
+                n = queue.get_nowait()
+                await http.post(f"{url}/ceiling", content=b'{"probe": true}', headers={"Idempotency-Key": f"probe-{n}"})
+        started = time.perf_counter()
+        await asyncio.gather(*(worker() for _ in range(concurrency)))
+        return requests / (time.perf_counter() - started)
+
+
+def _profile() -> ProfileClient:
+    def answer(request: httpx.Request) -> httpx.Response:
+        customer_id = request.url.path.rsplit("/", 1)[-1]
+        return httpx.Response(200, json={"customer_id": customer_id, "phone": "+4915112345678", "name": "Ada"})
+    return ProfileClient("http://profile", "", transport=httpx.MockTransport(answer))
+
+
+async def queue_promotions(factory: Callable[[], UnitOfWork], count: int, now: datetime) -> None:
+    """`count` customers with SMS marketing consent, each with one promotion due now."""
+    async with factory() as uow:
+        session = uow.session
+        postgres = session.bind.dialect.name == "postgresql"
+        numbers = ("SELECT n FROM generate_series(1, :count) AS n" if postgres else
+                   "WITH RECURSIVE s(n) AS (SELECT 1 UNION ALL SELECT n + 1 FROM s WHERE n < :count) SELECT n FROM s")
+        json = "::json" if postgres else ""
+        at = bindparam("now", type_=UTCDateTime)
+        await save_policy(uow, ContactPolicy(quiet_hours=None))
+        await session.execute(text(
+            f"INSERT INTO audience (customer_id, timezone, locale, do_not_contact, consents, tier, updated_at) "
+            f"SELECT 'c-' || n, 'Europe/Paris', 'en', false, ('[\"sms:marketing\"]'){json}, 'high-value', :now "
+            f"FROM ({numbers}) AS numbers").bindparams(at), {"count": count, "now": now})
+        await session.execute(text(
+            f"INSERT INTO messages (message_id, customer_id, requested_channel, priority, body, variables, status, "
+            f"due_at, attempts, created_at) SELECT 'm-' || n, 'c-' || n, 'sms', 'promotion', "
+            f"'Hi {{{{ customer.first_name }}}}, your offer', ('{{}}'){json}, 'queued', :now, 0, :now "
+            f"FROM ({numbers}) AS numbers").bindparams(at), {"count": count, "now": now})
+        await uow.commit()
+        if postgres:
+            await session.execute(text("ANALYZE"))
+
+
+async def dispatch_once(url: str, count: int, *, batch_size: int = 500, concurrency: int = 16) -> dict[str, Any]:
+    """Seconds one dispatcher takes to send `count` due promotions to the receiver, and what came of them."""
+    engine = create_engine(url)
+    try:
+        await upgrade_to_head(engine, DEFINITION.migrations)
+        factory = unit_of_work_factory(async_sessionmaker(engine, expire_on_commit=False), DEFINITION.tables.outbox,
+                                       source="/services/engagement")
+        await queue_promotions(factory, count, datetime.now(UTC))
+        async with receiver() as base:
+            settings = EngagementSettings(environment="test", database_url=url, dispatch_batch_size=batch_size,
+                                          dispatch_concurrency=concurrency, log_level="WARNING")
+            channel = WebhookChannel(WebhookTarget(url=f"{base}/hooks/sms", secret=SECRET), 10.0,
+                                     connections=concurrency)
+            profile = _profile()
+            dispatcher = Dispatcher(factory, settings, profile, {"sms": channel})
+            started = time.perf_counter()
+            while await dispatcher.run_once():
+                pass
+            seconds = time.perf_counter() - started
+            await channel.aclose()
+            await profile.close()
+            received = await receiver_stats(base)
+            ceiling = await bare_client_rate(base, min(count, 5000), concurrency)
+        async with factory() as uow:
+            statuses = {f"{status}:{reason}" if reason else status: n for status, reason, n in (await uow.session.execute(
+                select(Message.status, Message.reason, func.count()).group_by(Message.status, Message.reason))).all()}
+            events = await uow.session.scalar(select(func.count()).select_from(tables.outbox).where(
+                tables.outbox.c.topic == "outreach-sent"))
+        return {"seconds": seconds, "statuses": statuses, "received": received, "sent_events": events,
+                "bare_client_rate": ceiling}
+    finally:
+        await engine.dispose()
