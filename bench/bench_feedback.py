@@ -80,7 +80,7 @@ async def _responses_per_second(url: str, broker: str, scratch: Path, quick: boo
     warm_up_seconds = 3
     count = (warm_up_seconds + seconds) * TARGET * 2  # enough that no client runs out of invitations
     env = {**os.environ, "DATABASE_URL": url, "KAFKA_BOOTSTRAP_SERVERS": broker, "ENVIRONMENT": "test",
-           "API_KEYS": json.dumps({API_KEY: ["*"]}), "SURVEY_COOLDOWN_DAYS": "0", "LOG_LEVEL": "WARNING",
+           "API_KEYS": json.dumps({API_KEY: ["*"]}), "SURVEY_COOLDOWN_DAYS": "0", "LOG_LEVEL": os.environ.get("BENCH_LOG_LEVEL", "WARNING"),
            "CONSUMER_GROUP": f"bench-{uuid.uuid4().hex[:6]}", "MIGRATE_ON_START": "false"}
     subprocess.run([sys.executable, "-m", "services.feedback", "migrate"], env=env, check=True)
     port = free_port()
@@ -133,7 +133,9 @@ def _uvicorn(env: dict[str, str], port: int, workers: int,
              log_path: Path) -> Iterator[subprocess.Popen[bytes]]:
     command = [sys.executable, "-m", "uvicorn", "services.feedback.app:create_app", "--factory",
                "--host", "127.0.0.1", "--port", str(port), "--workers", str(workers), "--no-access-log",
-               "--log-level", "warning", "--timeout-graceful-shutdown", "20"]
+               "--log-level", "warning", "--timeout-graceful-shutdown", "20",
+               # a worker loading its language models on a busy machine may hold the GIL for seconds
+               "--timeout-worker-healthcheck", "30"]
     if find_spec("uvloop") and find_spec("httptools"):
         command += ["--loop", "uvloop", "--http", "httptools"]
     with open(log_path, "ab") as output:

@@ -3,10 +3,10 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Path, Query
+from fastapi import APIRouter, Path, Query, Request, Response
 
 from services.feedback import handlers_responses as responses
-from services.feedback.deps import AnswerBatcherDep, SettingsDep
+from services.feedback.deps import SettingsDep, answer_batcher
 from services.feedback.schemas import AnswersSubmit, ThankYou
 from services.feedback.surveys import SurveyDefinition, localised, pick_locale
 from shared.db import utcnow
@@ -31,9 +31,11 @@ async def show_survey(token: TokenPath, uow: UowDep, settings: SettingsDep,
 
 
 @router.post("/s/{token}", status_code=201, response_model=ThankYou)
-async def submit_answers(token: TokenPath, body: AnswersSubmit, settings: SettingsDep,
-                         batcher: AnswerBatcherDep) -> ThankYou:
+async def submit_answers(token: TokenPath, body: AnswersSubmit, request: Request) -> Response:
     """Answer the survey behind a link, once; nothing is stored unless every answer is valid."""
+    batcher = answer_batcher(request)
     now = utcnow()
-    invitation_id = responses.invitation_id_of(settings, token, now)
-    return ThankYou(response_id=await batcher.submit(invitation_id, body.answers, at=now))
+    invitation_id = responses.invitation_id_of(batcher.settings, token, now)
+    thanks = ThankYou(response_id=await batcher.submit(invitation_id, body.answers, at=now))
+    # Serialised here rather than validated again against the response model: this is the hot path.
+    return Response(thanks.model_dump_json(), status_code=201, media_type="application/json")

@@ -52,21 +52,25 @@ class _Answer:
 
 class AnswerBatcher:
     def __init__(self, unit_of_work: Callable[[], UnitOfWork], settings: FeedbackSettings,
-                 definitions: Definitions, *, max_batch: int = 200):
+                 definitions: Definitions, *, max_batch: int = 200, in_flight: int = 1):
         self._unit_of_work = unit_of_work
-        self._settings = settings
+        self.settings = settings
         self._definitions = definitions
         self._max_batch = max_batch
+        #: Transactions under way at once: while one waits for the database, the next batch is checked.
+        self._in_flight = in_flight
         self._waiting: list[_Answer] = []
-        self._worker: asyncio.Task[None] | None = None
+        self._workers: set[asyncio.Task[None]] = set()
 
     async def submit(self, invitation_id: str, answers: dict[str, Any], *, at: datetime) -> str:
         """The id of the response the answers were stored as, once committed; FeedbackError when refused."""
         answer = _Answer(invitation_id, answers, at, current_correlation_id(),
                          asyncio.get_running_loop().create_future())
         self._waiting.append(answer)
-        if self._worker is None or self._worker.done():
-            self._worker = asyncio.create_task(self._drain(), name="feedback-answer-batcher")
+        if len(self._workers) < self._in_flight:
+            worker = asyncio.create_task(self._drain(), name="feedback-answer-batcher")
+            self._workers.add(worker)
+            worker.add_done_callback(self._workers.discard)
         return await answer.outcome
 
     async def _drain(self) -> None:
@@ -94,7 +98,7 @@ class AnswerBatcher:
                 try:
                     definition = (await self._definitions.get(uow, invitation.survey_id, invitation.version)
                                   if invitation is not None else None)
-                    built[index] = answer_invitation(self._settings, definition, invitation,  # type: ignore[arg-type]
+                    built[index] = answer_invitation(self.settings, definition, invitation,  # type: ignore[arg-type]
                                                      answer.answers, at=answer.at)
                     outcomes.append(built[index].response_id)
                 except FeedbackError as refused:
@@ -121,7 +125,7 @@ class AnswerBatcher:
         # The events an answer causes carry the correlation id of the request that brought it.
         token = set_correlation_id(answer.correlation_id)
         try:
-            await announce(uow, self._settings, response, tier=invitation.tier, churn_risk=invitation.churn_risk,
+            await announce(uow, self.settings, response, tier=invitation.tier, churn_risk=invitation.churn_risk,
                            stage=invitation.stage)
         finally:
             reset_correlation_id(token)

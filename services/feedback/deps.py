@@ -25,11 +25,14 @@ async def survey_definitions(request: Request) -> Definitions:
 DefinitionsDep = Annotated[Definitions, Depends(survey_definitions)]
 
 
-async def answer_batcher(request: Request) -> AnswerBatcher:
+def answer_batcher(request: Request) -> AnswerBatcher:
+    """Called directly by the public answer route, the hottest path, rather than through Depends: each
+    dependency costs FastAPI a resolution pass over the request."""
     state = request.app.state
     if getattr(state, "answer_batcher", None) is None:  # the unit of work exists once the lifespan ran
-        state.answer_batcher = AnswerBatcher(state.unit_of_work, state.settings, state.survey_definitions)
+        settings = state.settings
+        # SQLite has one writer: a second transaction in flight would only wait for the lock.
+        in_flight = 1 if settings.database_url.startswith("sqlite") else settings.answer_batches_in_flight
+        state.answer_batcher = AnswerBatcher(state.unit_of_work, settings, state.survey_definitions,
+                                             max_batch=settings.answer_batch_max, in_flight=in_flight)
     return state.answer_batcher  # type: ignore[no-any-return]
-
-
-AnswerBatcherDep = Annotated[AnswerBatcher, Depends(answer_batcher)]

@@ -34,6 +34,10 @@ class FeedbackSettings(ServiceSettings):
     #: How often the invitation scheduler and the SLA sweep run.
     scheduler_interval_seconds: float = Field(default=60, gt=0)
     max_comment_chars: int = Field(default=2000, ge=1, le=5000)
+    #: Answers through survey links share transactions (group commit): at most this many per transaction,
+    answer_batch_max: int = Field(default=200, ge=1)
+    #: and this many such transactions under way at once per replica (always one on SQLite).
+    answer_batches_in_flight: int = Field(default=2, ge=1)
 
     @model_validator(mode="after")
     def _survey_token_key_is_safe(self) -> FeedbackSettings:
