@@ -38,17 +38,21 @@ def utcnow() -> datetime:
     return datetime.now(timezone.utc)
 
 
-def create_engine(database_url: str, *, pool_size: int = 10) -> AsyncEngine:
-    """An engine whose errors never quote the statement's parameters: those can be personal data, and errors are logged."""
+def create_engine(database_url: str, *, pool_size: int = 10, isolation_level: str | None = None) -> AsyncEngine:
+    """An engine whose errors never quote the statement's parameters: those can be personal data, and errors are logged.
+
+    `isolation_level="AUTOCOMMIT"` makes an engine for reads that need no transaction (no BEGIN and
+    ROLLBACK around them, and a one-statement ping when a connection is checked out)."""
     url = make_url(database_url)
+    options = {"isolation_level": isolation_level} if isolation_level else {}
     if url.get_backend_name() == "sqlite":
         if url.database and url.database != ":memory:":
             Path(url.database).parent.mkdir(parents=True, exist_ok=True)
-        engine = create_async_engine(url, connect_args={"timeout": 30}, hide_parameters=True)
+        engine = create_async_engine(url, connect_args={"timeout": 30}, hide_parameters=True, **options)
         event.listen(engine.sync_engine, "connect", _tune_sqlite)
         return engine
     return create_async_engine(url, pool_size=pool_size, max_overflow=pool_size, pool_pre_ping=True,
-                               hide_parameters=True)
+                               hide_parameters=True, **options)
 
 
 def _tune_sqlite(dbapi_connection: Any, _record: Any) -> None:

@@ -1,6 +1,8 @@
 """The profile service: who each customer is and what they did."""
 from __future__ import annotations
 
+import contextlib
+from collections.abc import AsyncIterator
 from pathlib import Path
 
 from fastapi import FastAPI
@@ -10,6 +12,7 @@ from services.profile.consumers import SUBSCRIPTIONS
 from services.profile.models import metadata, tables
 from services.profile.segment_handlers import BACKGROUND_JOBS
 from services.profile.settings import ProfileSettings
+from shared.db import create_engine
 from shared.service import ServiceDefinition, create_service_app
 
 DEFINITION = ServiceDefinition(
@@ -31,4 +34,18 @@ def create_app(settings: ProfileSettings | None = None) -> FastAPI:
     settings = settings or ProfileSettings()
     app = create_service_app(DEFINITION, settings)
     app.state.vault = settings.personal_data_vault()
+    platform_lifespan = app.router.lifespan_context
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        async with platform_lifespan(app):
+            # Reads of the 360 view need no transaction: their own pool of autocommit connections.
+            app.state.read_engine = create_engine(settings.database_url, pool_size=settings.db_pool_size,
+                                                  isolation_level="AUTOCOMMIT")
+            try:
+                yield
+            finally:
+                await app.state.read_engine.dispose()
+
+    app.router.lifespan_context = lifespan
     return app

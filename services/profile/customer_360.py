@@ -1,5 +1,6 @@
-"""The customer 360 view in two statements: the profile row with its purchase totals and scores, then
-every list the view shows (tags, external ids, consents, favourite categories, sales channels)."""
+"""The customer 360 view in one statement: the profile row with its purchase totals and scores, joined
+to every list the view shows (tags, external ids, consents, favourite categories, sales channels), one
+row per list entry."""
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -7,8 +8,8 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import Row, case, func, literal, null, select, true, union_all
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy import Row, String, bindparam, case, func, literal, null, select, true, union_all
+from sqlalchemy.ext.asyncio import AsyncConnection
 
 from services.profile.customer_handlers import PERSONAL_FIELDS
 from services.profile.models import (
@@ -35,8 +36,11 @@ TOP_CATEGORIES = 3
 class Profile360:
     """The stored rows of the view; `view()` opens the personal data and shapes the answer."""
 
-    profile: Row[Any]
-    lists: list[Row[Any]]
+    rows: list[Row[Any]]
+
+    @property
+    def profile(self) -> Row[Any]:
+        return self.rows[0]
 
     @property
     def erased(self) -> bool:
@@ -51,8 +55,9 @@ class Profile360:
         personal = vault.open(row.customer_id, row.personal_data)
         lists: dict[str, list[Row[Any]]] = {"consent": [], "tag": [], "external_id": [], "category": [],
                                             "channel": []}
-        for item in self.lists:
-            lists[item.kind].append(item)
+        for item in self.rows:
+            if item.kind is not None:
+                lists[item.kind].append(item)
         categories = sorted(lists["category"], key=lambda r: (-r.n, r.a))[:TOP_CATEGORIES]
         totals = {"orders": row.orders, "gross": Decimal(row.gross), "refunded": Decimal(row.refunded),
                   "first_purchase_at": _utc(row.first_purchase_at), "last_purchase_at": _utc(row.last_purchase_at)}
@@ -70,14 +75,12 @@ class Profile360:
         )
 
 
-async def read_360(session: AsyncSession, customer_id: str) -> Profile360 | None:
-    profile = (await session.execute(_profile(customer_id))).one_or_none()
-    if profile is None:
-        return None
-    return Profile360(profile, list((await session.execute(_lists(customer_id))).all()))
+async def read_360(connection: AsyncConnection, customer_id: str) -> Profile360 | None:
+    rows = list((await connection.execute(VIEW, {"customer_id": customer_id})).all())
+    return Profile360(rows) if rows else None
 
 
-def _profile(customer_id: str) -> Any:
+def _profile(customer_id: Any) -> Any:
     totals = (select(func.count().label("orders"), func.coalesce(func.sum(Purchase.total_amount), 0).label("gross"),
                      func.min(Purchase.occurred_at).label("first_purchase_at"),
                      func.max(Purchase.occurred_at).label("last_purchase_at"))
@@ -99,7 +102,7 @@ def _profile(customer_id: str) -> Any:
             .where(Customer.customer_id == customer_id))
 
 
-def _lists(customer_id: str) -> Any:
+def _lists(customer_id: Any) -> Any:
     """One row per list entry: (kind, a, b, c, n, at), the columns each kind needs and nulls elsewhere."""
     def entry(kind: str, a: Any, b: Any = None, c: Any = None, n: Any = None) -> list[Any]:
         none = null()
@@ -129,3 +132,12 @@ def _utc(value: Any) -> datetime | None:
         return value  # type: ignore[no-any-return]
     return UTCDateTime().process_result_value(
         datetime.fromisoformat(value) if isinstance(value, str) else value, None)
+
+
+def _view(customer_id: Any) -> Any:
+    profile, lists = _profile(customer_id).subquery("profile"), _lists(customer_id).subquery("lists")
+    return select(profile, lists).select_from(profile.outerjoin(lists, true()))
+
+
+# Built once: each request only binds the customer id (no statement building or cache-key work).
+VIEW = _view(bindparam("customer_id", type_=String()))
