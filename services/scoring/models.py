@@ -92,6 +92,8 @@ class CustomerScore(Base):
     """The customer's latest scores; the numbers that explain them are kept beside them."""
 
     __tablename__ = "customer_scores"
+    # Room on each page for the rescore's new row versions (HOT updates: no index write); migration 0004.
+    __table_args__ = {"postgresql_with": {"fillfactor": 50}}
 
     customer_id: Mapped[str] = mapped_column(String(64), primary_key=True)
     recency_days: Mapped[int | None] = mapped_column(Integer, nullable=True)
@@ -109,7 +111,10 @@ class CustomerScore(Base):
     stage: Mapped[str] = mapped_column(String(20), index=True)
     churn_risk: Mapped[str | None] = mapped_column(String(10), nullable=True)
     model_version: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    #: When these values were written: a rescore that finds a customer's scores unchanged leaves the row alone.
     scored_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    #: Digest of the values above (scorer.fingerprints), read instead of them to tell what changed.
+    fingerprint: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
 
 
 class ScoreChange(Base):

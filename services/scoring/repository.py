@@ -10,7 +10,7 @@ from sqlalchemy import and_, case, distinct, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.scoring.models import Complaint, CountedOrder, CustomerAggregate, CustomerAlias, CustomerScore, Refund
-from services.scoring.scorer import Facts
+from services.scoring.scorer import NO_FINGERPRINT, Facts
 from shared.db import dialect_insert
 
 CHUNK = 1000
@@ -34,6 +34,9 @@ def upsert(session: AsyncSession, table: Any, keys: list[str], update: Iterable[
 
 async def resolve_aliases(session: AsyncSession, customer_ids: Iterable[str]) -> dict[str, str]:
     """Merged ids -> surviving ids, for the ids given that were merged away."""
+    if session.bind.dialect.name == "postgresql":
+        from services.scoring.repository_orders import resolve_aliases_at_once
+        return await resolve_aliases_at_once(session, customer_ids)
     ids = sorted(set(customer_ids))
     aliases: dict[str, str] = {}
     for part in chunks(ids):
@@ -64,7 +67,12 @@ def net_orders(customer_ids: Sequence[str] | None = None, before_day: int | None
 
 async def recompute_aggregates(session: AsyncSession, customer_ids: Sequence[str], now: datetime) -> None:
     """Rebuild the purchase columns of these customers' aggregates from their orders and refunds, so late
-    and out-of-order events land where they belong; two statements per chunk of customers."""
+    and out-of-order events land where they belong: one statement on PostgreSQL, two per chunk of customers
+    elsewhere."""
+    if session.bind.dialect.name == "postgresql":
+        from services.scoring.repository_orders import rebuild_aggregates
+        await rebuild_aggregates(session, sorted(set(customer_ids)), now)
+        return
     for part in chunks(sorted(set(customer_ids))):
         orders = net_orders(part)
         kept = orders.c.kept
@@ -95,7 +103,11 @@ def _aggregate_values(customer_id: str, row: dict[str, Any] | None, now: datetim
 
 
 async def load_facts(session: AsyncSession, customer_ids: Sequence[str] | None = None) -> Facts:
-    """Facts of the given customers (or of everybody) as arrays, in one query per chunk."""
+    """Facts of the given customers (or of everybody) with their stored scores, as arrays: on PostgreSQL
+    in one query, elsewhere in one query per chunk of customers."""
+    if session.bind.dialect.name == "postgresql":
+        from services.scoring.repository_bulk import load_facts_in_bulk
+        return await load_facts_in_bulk(session, customer_ids)
     open_cases = (select(Complaint.customer_id, func.count().label("open"))
                   .where(Complaint.opened_at.is_not(None), Complaint.resolved_at.is_(None))
                   .group_by(Complaint.customer_id).subquery())
@@ -103,13 +115,10 @@ async def load_facts(session: AsyncSession, customer_ids: Sequence[str] | None =
     query = (select(aggregate.customer_id, aggregate.purchase_days, aggregate.first_purchase_day,
                     aggregate.last_purchase_day, aggregate.total_spend, aggregate.last_nps, aggregate.last_nps_at,
                     func.coalesce(open_cases.c.open, 0), CustomerScore.tier, CustomerScore.stage,
-                    CustomerScore.churn_risk)
+                    CustomerScore.churn_risk, CustomerScore.fingerprint)
              .outerjoin(CustomerScore, CustomerScore.customer_id == aggregate.customer_id)
              .outerjoin(open_cases, open_cases.c.customer_id == aggregate.customer_id))
     rows: list[Any] = []
-    if customer_ids is None and session.bind.dialect.name == "postgresql":
-        from services.scoring.repository_bulk import load_everybody
-        return await load_everybody(session)
     if customer_ids is None:
         rows = list(await session.execute(query))
     else:
@@ -119,15 +128,25 @@ async def load_facts(session: AsyncSession, customer_ids: Sequence[str] | None =
 
 
 def facts_from_rows(rows: list[Any]) -> Facts:
-    columns = list(zip(*rows)) if rows else [()] * 11
+    columns = list(zip(*rows)) if rows else [()] * 12
     nps_at = np.array([np.nan if t is None else t.timestamp() / 86_400 for t in columns[6]], dtype=float)
+    fingerprint = np.array([NO_FINGERPRINT if v is None else v for v in columns[11]], dtype=np.int64)
+    return facts_from_columns([*columns[:6], np.floor(nps_at), *columns[7:11], fingerprint])
 
-    def floats(values: Sequence[Any]) -> np.ndarray:
-        return np.array([np.nan if v is None else float(v) for v in values], dtype=float)
 
-    return Facts(customer_id=np.array(columns[0], dtype=object),
-                 purchase_days=np.array(columns[1], dtype=np.int64), first_day=floats(columns[2]),
-                 last_day=floats(columns[3]), total_spend=floats(columns[4]), nps=floats(columns[5]),
-                 nps_day=np.floor(nps_at), open_complaints=np.array(columns[7], dtype=np.int64),
-                 previous_tier=np.array(columns[8], dtype=object), previous_stage=np.array(columns[9], dtype=object),
-                 previous_risk=np.array(columns[10], dtype=object))
+def facts_from_columns(columns: Sequence[Any]) -> Facts:
+    """Facts from columns in the order the loaders select them: the facts, then the stored tier, stage,
+    risk and fingerprint of the scores."""
+    def floats(values: Any) -> np.ndarray:
+        return np.array(values, dtype=float)  # None -> NaN
+
+    def objects(values: Any) -> np.ndarray:
+        return np.array(values, dtype=object)
+
+    customer_id, purchase_days, first_day, last_day, total_spend, nps, nps_day, open_complaints = columns[:8]
+    tier, stage, risk, fingerprint = columns[8:]
+    return Facts(customer_id=objects(customer_id), purchase_days=np.array(purchase_days, dtype=np.int64),
+                 first_day=floats(first_day), last_day=floats(last_day), total_spend=floats(total_spend),
+                 nps=floats(nps), nps_day=floats(nps_day), open_complaints=np.array(open_complaints, dtype=np.int64),
+                 previous_tier=objects(tier), previous_stage=objects(stage), previous_risk=objects(risk),
+                 stored_fingerprint=np.asarray(fingerprint, dtype=np.int64))

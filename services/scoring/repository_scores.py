@@ -11,9 +11,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from services.scoring.lifetime_value import FittedModel
 from services.scoring.models import ClvModelRow, CustomerScore, RfmCutPointsRow, ScoreChange
 from services.scoring.repository import chunks, upsert
-from services.scoring.repository_bulk import write_everybody
+from services.scoring.repository_bulk import write_changed_scores
 from services.scoring.rfm import CutPoints
-from services.scoring.scorer import Facts, Scores
+from services.scoring.scorer import Facts, Scores, fingerprints
 
 _SCORE_COLUMNS = ("recency_days", "r", "f", "m", "segment", "p_alive", "expected_purchases_90d", "expected_spend",
                   "clv", "value_percentile", "usual_gap_days", "tier", "stage", "churn_risk")
@@ -35,19 +35,25 @@ _KINDS = {"recency_days": "int", "r": "score", "f": "score", "m": "score", "p_al
 
 
 async def write_scores(session: AsyncSession, facts: Facts, scores: Scores, now: datetime,
-                       model_version: str | None) -> None:
-    """Upsert the scores of these customers, in batches of one statement each."""
-    if session.bind.dialect.name == "postgresql" and len(facts) > 1000:
-        await write_everybody(session, facts, scores, now, model_version)
-        return
-    columns = {name: _column(getattr(scores, name), _KINDS.get(name, "object")) for name in _SCORE_COLUMNS}
-    ids = facts.customer_id.tolist()
-    rows = [dict(zip(columns, values), customer_id=customer_id, model_version=model_version, scored_at=now)
-            for customer_id, *values in zip(ids, *columns.values())]
+                       model_version: str | None) -> int:
+    """Write the scores that differ from the stored ones (by fingerprint; all of them when none was
+    read) and leave the others alone; returns how many were written."""
+    fingerprint = fingerprints(scores, model_version)
+    stored = facts.stored_fingerprint
+    rows = np.flatnonzero(fingerprint != stored) if stored is not None else np.arange(len(facts))
+    if session.bind.dialect.name == "postgresql":
+        await write_changed_scores(session, facts, scores, fingerprint, rows, now, model_version)
+        return len(rows)
+    columns = {name: _column(getattr(scores, name)[rows], _KINDS.get(name, "object")) for name in _SCORE_COLUMNS}
+    ids = facts.customer_id[rows].tolist()
+    values = [dict(zip(columns, row), customer_id=customer_id, model_version=model_version, scored_at=now,
+                   fingerprint=digest) for customer_id, digest, *row in zip(ids, fingerprint[rows].tolist(),
+                                                                            *columns.values())]
     statement = upsert(session, CustomerScore.__table__, ["customer_id"], (*_SCORE_COLUMNS, "model_version",
-                                                                            "scored_at"))
-    for part in chunks(rows, 5000):
+                                                                            "scored_at", "fingerprint"))
+    for part in chunks(values, 5000):
         await session.execute(statement, list(part))
+    return len(rows)
 
 
 async def record_changes(session: AsyncSession, changes: list[dict[str, Any]]) -> None:

@@ -1,7 +1,8 @@
 """Use cases that score customers: a few after their events, or everybody (the periodic sweep).
 
-Both run the same vectorised pass (scorer.score) and write the scores back in bulk; only customers whose
-tier, stage or churn risk changed get a history row and an event, each with its reasons.
+Both run the same vectorised pass (scorer.score) and write back, in bulk, only the scores that differ from
+the stored ones; only customers whose tier, stage or churn risk changed get a history row and an event,
+each with its reasons.
 """
 from __future__ import annotations
 
@@ -14,7 +15,7 @@ import numpy as np
 
 from services.scoring import reasons as explain
 from services.scoring.domain import day_number
-from services.scoring.lifetime_value import FittedModel
+from services.scoring.lifetime_value import FittedModel, Predictions
 from services.scoring.policy import ScoringPolicy
 from services.scoring.repository import load_facts
 from services.scoring.repository_scores import (
@@ -25,7 +26,7 @@ from services.scoring.repository_scores import (
     write_scores,
 )
 from services.scoring.rfm import CutPoints
-from services.scoring.scorer import Facts, Scores, population_cut_points, score
+from services.scoring.scorer import Facts, Scores, population_cut_points, predict_buyers, score
 from shared.events.catalogue import ChurnRiskChangedV1, LifecycleStageChangedV1, RfmV1, TierChangedV1
 from shared.uow import UnitOfWork
 
@@ -48,6 +49,7 @@ class RescoreSummary:
     stage_changes: int
     risk_changes: int
     model_version: str | None
+    scores_written: int = 0
 
 
 async def rescore(uow: UnitOfWork, customer_ids: Sequence[str], config: ScoringConfig, now: datetime, *,
@@ -66,11 +68,12 @@ async def rescore_everybody(uow: UnitOfWork, config: ScoringConfig, now: datetim
     """New cut points from the whole population, then every customer scored: RFM, CLV, tiers, stages, risk."""
     model, version = await current_model(uow.session)
     facts = await load_facts(uow.session)
+    predicted = predict_buyers(facts, day_number(now), model, config.clv_months, config.discount_rate)
     cuts = population_cut_points(facts, day_number(now), model, config.policy.bins, config.clv_months,
-                                 config.discount_rate)
+                                 config.discount_rate, predicted=predicted)
     if cuts is not None:
         await store_cut_points(uow.session, cuts, now)
-    return await _score_and_record(uow, facts, cuts, model, version, config, now, {})
+    return await _score_and_record(uow, facts, cuts, model, version, config, now, {}, predicted)
 
 
 async def _cut_everybody(uow: UnitOfWork, model: FittedModel | None, config: ScoringConfig,
@@ -85,9 +88,10 @@ async def _cut_everybody(uow: UnitOfWork, model: FittedModel | None, config: Sco
 
 async def _score_and_record(uow: UnitOfWork, facts: Facts, cuts: CutPoints | None, model: FittedModel | None,
                             version: str | None, config: ScoringConfig, now: datetime,
-                            causes: Mapping[str, Any]) -> RescoreSummary:
-    scores = score(facts, day_number(now), cuts, model, config.policy, config.clv_months, config.discount_rate)
-    await write_scores(uow.session, facts, scores, now, version)
+                            causes: Mapping[str, Any], predicted: Predictions | None = None) -> RescoreSummary:
+    scores = score(facts, day_number(now), cuts, model, config.policy, config.clv_months, config.discount_rate,
+                   predicted=predicted)
+    written = await write_scores(uow.session, facts, scores, now, version)
     changed = {kind: np.flatnonzero(_changed(previous, current)) for kind, previous, current in (
         ("tier", facts.previous_tier, scores.tier), ("stage", facts.previous_stage, scores.stage),
         ("churn-risk", facts.previous_risk, scores.churn_risk))}
@@ -98,7 +102,7 @@ async def _score_and_record(uow: UnitOfWork, facts: Facts, cuts: CutPoints | Non
             history.append(_change(uow, kind, i, facts, scores, config, basis, version, now, causes))
     await record_changes(uow.session, history)
     return RescoreSummary(len(facts), int(facts.buyers().sum()), len(changed["tier"]), len(changed["stage"]),
-                          len(changed["churn-risk"]), version)
+                          len(changed["churn-risk"]), version, written)
 
 
 def _changed(previous: np.ndarray, current: np.ndarray) -> np.ndarray:

@@ -68,6 +68,8 @@ class RescoreRead(BaseModel):
     stage_changes: int
     risk_changes: int
     model_version: str | None
+    scores_written: int
+    """Customers whose scores differed from the stored ones and were written; the others were left alone."""
 
 
 class CutPointsRead(BaseModel):

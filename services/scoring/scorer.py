@@ -2,12 +2,13 @@
 percentile, tier (with hysteresis), lifecycle stage and churn risk. Pure: no I/O, no loop per customer."""
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass, fields
 
 import numpy as np
 
 from services.scoring import churn, lifecycle, rfm, tiers
-from services.scoring.lifetime_value import FittedModel, History, predict
+from services.scoring.lifetime_value import FittedModel, History, Predictions, predict
 from services.scoring.policy import ScoringPolicy
 
 
@@ -26,6 +27,8 @@ class Facts:
     previous_tier: np.ndarray
     previous_stage: np.ndarray
     previous_risk: np.ndarray
+    #: The fingerprint of the scores as stored (NO_FINGERPRINT where none), when it was read.
+    stored_fingerprint: np.ndarray | None = None
 
     def __len__(self) -> int:
         return len(self.customer_id)
@@ -61,6 +64,43 @@ class Scores:
         return {field.name: _plain(getattr(self, field.name)[i]) for field in fields(self)}
 
 
+_MULTIPLIER = np.uint64(0x9E3779B97F4A7C15)  # 2**64 / golden ratio: spreads the bits of each value
+NO_FINGERPRINT = -1  #: what a customer without stored scores has
+
+
+def fingerprints(scores: Scores, model_version: str | None) -> np.ndarray:
+    """A 63-bit digest of each customer's scores and the model version: customers whose digest equals the
+    stored one have nothing new to write. Stable across processes (no salted hash)."""
+    digest = np.full(len(scores.stage), _text_code(model_version), dtype=np.uint64)
+    with np.errstate(over="ignore"):
+        for field in fields(Scores):
+            values = getattr(scores, field.name)
+            if values.dtype.kind == "f":
+                bits = np.where(np.isnan(values), np.nan, values).astype(np.float64).view(np.uint64)
+            elif values.dtype.kind == "O":
+                bits = _text_codes(values)
+            else:
+                bits = values.astype(np.uint64)
+            digest = (digest ^ bits) * _MULTIPLIER
+            digest ^= digest >> np.uint64(31)
+    return (digest >> np.uint64(1)).astype(np.int64)
+
+
+def _text_codes(values: np.ndarray) -> np.ndarray:
+    known: dict[object, int] = {}
+
+    def code(text: object) -> int:
+        if text not in known:
+            known[text] = _text_code(text)  # type: ignore[arg-type]
+        return known[text]
+
+    return np.fromiter((code(text) for text in values), dtype=np.uint64, count=len(values))
+
+
+def _text_code(text: str | None) -> int:
+    return 0 if text is None else int.from_bytes(hashlib.blake2b(text.encode(), digest_size=8).digest(), "big")
+
+
 def _plain(value: object) -> object:
     if isinstance(value, np.generic):
         value = value.item()
@@ -69,21 +109,33 @@ def _plain(value: object) -> object:
     return value
 
 
+def predict_buyers(facts: Facts, today: int, model: FittedModel | None, clv_months: int = 12,
+                   discount_rate: float = 0.01) -> Predictions | None:
+    """CLV predictions of the buyers (None without a model), for population_cut_points and score to share."""
+    buyers = facts.buyers()
+    if model is None or not buyers.any():
+        return None
+    return predict(model, facts.history(buyers), today, months=clv_months, discount_rate=discount_rate)
+
+
 def population_cut_points(facts: Facts, today: int, model: FittedModel | None, bins: int,
-                          clv_months: int = 12, discount_rate: float = 0.01) -> rfm.CutPoints | None:
-    """Cut points of the buying population, with CLV percentiles when a model is given."""
+                          clv_months: int = 12, discount_rate: float = 0.01, *,
+                          predicted: Predictions | None = None) -> rfm.CutPoints | None:
+    """Cut points of the buying population, with CLV percentiles when a model is given (`predicted`:
+    the buyers' predictions when already made)."""
     buyers = facts.buyers()
     if not buyers.any():
         return None
     clv = None
     if model is not None:
-        clv = predict(model, facts.history(buyers), today, months=clv_months, discount_rate=discount_rate).clv
+        predicted = predicted or predict_buyers(facts, today, model, clv_months, discount_rate)
+        clv = predicted.clv if predicted is not None else None
     return rfm.cut_points(today - facts.last_day[buyers], facts.purchase_days[buyers], facts.average_spend()[buyers],
                           facts.total_spend[buyers], clv, bins)
 
 
 def score(facts: Facts, today: int, cuts: rfm.CutPoints | None, model: FittedModel | None, policy: ScoringPolicy,
-          clv_months: int = 12, discount_rate: float = 0.01) -> Scores:
+          clv_months: int = 12, discount_rate: float = 0.01, *, predicted: Predictions | None = None) -> Scores:
     n = len(facts)
     buyers = facts.buyers() if cuts is not None else np.zeros(n, dtype=bool)
     nan = np.full(n, np.nan)
@@ -98,7 +150,8 @@ def score(facts: Facts, today: int, cuts: rfm.CutPoints | None, model: FittedMod
         segment[buyers] = rfm.segments(r[buyers], f[buyers], cuts.bins)
         value[buyers] = rfm.percentile(facts.total_spend[buyers], cuts.spend)
         if model is not None:
-            predicted = predict(model, facts.history(buyers), today, months=clv_months, discount_rate=discount_rate)
+            predicted = predicted or predict(model, facts.history(buyers), today, months=clv_months,
+                                             discount_rate=discount_rate)
             p_alive[buyers], expected[buyers] = predicted.p_alive, predicted.expected_purchases
             spend[buyers], clv[buyers] = predicted.expected_spend, predicted.clv
             if cuts.clv is not None:
