@@ -94,8 +94,7 @@ def _search_digests(vault: PersonalDataVault, **given: str | None) -> dict[str, 
 @router.get("/customers/{customer_id}", response_model=Customer360, dependencies=[Read])
 async def get_customer(customer_id: CustomerIdPath, request: Request, vault: VaultDep) -> Response:
     """The customer's profile with a summary of purchases, scores and latest feedback."""
-    async with request.app.state.read_engine.connect() as connection:
-        found = await read_360(connection, customer_id)
+    found = await read_360(request.app.state.read_engine, customer_id)
     if found is None or found.erased:
         raise Problem(404, f"customer {customer_id} not found")
     if found.merged_into is not None:

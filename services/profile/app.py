@@ -39,9 +39,10 @@ def create_app(settings: ProfileSettings | None = None) -> FastAPI:
     @contextlib.asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         async with platform_lifespan(app):
-            # Reads of the 360 view need no transaction: their own pool of autocommit connections.
+            # Reads of the 360 view need no transaction: their own pool of autocommit connections,
+            # not pinged before each use (a read on a dropped connection is retried instead).
             app.state.read_engine = create_engine(settings.database_url, pool_size=settings.db_pool_size,
-                                                  isolation_level="AUTOCOMMIT")
+                                                  isolation_level="AUTOCOMMIT", pre_ping=False)
             try:
                 yield
             finally:

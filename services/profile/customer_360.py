@@ -9,7 +9,8 @@ from decimal import Decimal
 from typing import Any
 
 from sqlalchemy import Row, String, bindparam, case, func, literal, null, select, true, union_all
-from sqlalchemy.ext.asyncio import AsyncConnection
+from sqlalchemy.exc import DBAPIError
+from sqlalchemy.ext.asyncio import AsyncEngine
 
 from services.profile.customer_handlers import PERSONAL_FIELDS
 from services.profile.models import (
@@ -75,9 +76,18 @@ class Profile360:
         )
 
 
-async def read_360(connection: AsyncConnection, customer_id: str) -> Profile360 | None:
-    rows = list((await connection.execute(VIEW, {"customer_id": customer_id})).all())
-    return Profile360(rows) if rows else None
+async def read_360(engine: AsyncEngine, customer_id: str) -> Profile360 | None:
+    """The view's rows, read on a connection of `engine`; a connection the server dropped while it
+    sat in the pool is replaced and the read tried once more."""
+    for attempt in (1, 2):
+        try:
+            async with engine.connect() as connection:
+                rows = list((await connection.execute(VIEW, {"customer_id": customer_id})).all())
+            return Profile360(rows) if rows else None
+        except DBAPIError as exc:
+            if not exc.connection_invalidated or attempt == 2:
+                raise
+    raise AssertionError("unreachable")
 
 
 def _profile(customer_id: Any) -> Any:

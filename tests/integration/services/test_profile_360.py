@@ -119,3 +119,17 @@ async def test_scores_and_feedback_from_other_services_show_in_the_360_view(prof
     found = await eventually(scores, timeout=30)
     assert found == {"tier": "high-value", "lifecycle_stage": "loyal", "clv": "812.500000", "clv_currency": "EUR",  # type: ignore[comparison-overlap]
                      "churn_risk": "low", "p_alive": 0.93, "nps": 9, "csat": 4}
+
+
+async def test_the_360_view_is_still_served_after_the_database_dropped_its_pooled_connections(profile) -> None:  # type: ignore[no-untyped-def]
+    app, http = profile
+    customer_id = new_id()
+    assert (await http.post("/purchases", json=order(customer_id, f"{customer_id}-o-1", "12.00"))).status_code == 201
+    assert (await http.get(f"/customers/{customer_id}")).status_code == 200
+    if app.state.engine.dialect.name == "postgresql":  # SQLite has no server to drop connections
+        async with app.state.engine.connect() as connection:
+            await connection.execute(text(
+                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+                "WHERE datname = current_database() AND pid <> pg_backend_pid()"))
+    response = await http.get(f"/customers/{customer_id}")
+    assert response.status_code == 200 and response.json()["summary"]["orders"] == 1
