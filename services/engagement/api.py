@@ -36,7 +36,8 @@ async def get_loyalty(customer_id: CustomerIdPath, uow: UowDep) -> LoyaltyRead:
 
 
 @router.post("/loyalty/{customer_id}/redemptions", response_model=RedemptionRead, status_code=201, tags=["loyalty"],
-             dependencies=[Depends(require("engagement:write"))])
+             dependencies=[Depends(require("engagement:write"))],
+             responses={409: {"description": "The balance does not cover the points"}})
 async def post_redemption(customer_id: CustomerIdPath, body: RedemptionCreate, uow: UowDep) -> RedemptionRead:
     """Spend points; refused with 409 when the balance does not cover them. The reference makes a retry harmless."""
     async with uow:

@@ -73,7 +73,8 @@ async def get_message(message_id: MessageId, uow: UowDep) -> MessageRead:
         return await _read(uow, message)
 
 
-@router.post("/delivery-reports", status_code=202, dependencies=[Depends(require("engagement:delivery-reports"))])
+@router.post("/delivery-reports", status_code=202, dependencies=[Depends(require("engagement:delivery-reports"))],
+             responses={404: {"description": "No such message"}})
 async def report_delivery(report: DeliveryReport, uow: UowDep) -> dict[str, str]:
     """A channel provider reports a message delivered, bounced, opened or clicked."""
     async with uow:

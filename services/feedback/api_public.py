@@ -16,7 +16,7 @@ router = APIRouter(tags=["public survey pages"])
 TokenPath = Annotated[str, Path(min_length=1, max_length=512, description="The token of the invitation link")]
 
 
-@router.get("/s/{token}")
+@router.get("/s/{token}", responses={403: {"description": "The link is not valid"}})
 async def show_survey(token: TokenPath, uow: UowDep, settings: SettingsDep,
                       locale: Annotated[str | None, Query(max_length=35)] = None) -> dict[str, Any]:
     """The survey behind a link, in the invitation's locale (or `locale`), ready to render."""
@@ -30,7 +30,8 @@ async def show_survey(token: TokenPath, uow: UowDep, settings: SettingsDep,
             "expires_at": invitation.expires_at, **localised(definition, wanted)}
 
 
-@router.post("/s/{token}", status_code=201, response_model=ThankYou)
+@router.post("/s/{token}", status_code=201, response_model=ThankYou,
+             responses={403: {"description": "The link is not valid"}})
 async def submit_answers(token: TokenPath, body: AnswersSubmit, request: Request) -> Response:
     """Answer the survey behind a link, once; nothing is stored unless every answer is valid."""
     batcher = answer_batcher(request)

@@ -99,7 +99,8 @@ async def archive_survey(survey_id: SurveyIdPath, uow: UowDep) -> SurveyRead:
         return survey_read(survey, version)
 
 
-@router.post("/invitations", status_code=201, response_model=InvitationsCreated, dependencies=WRITE)
+@router.post("/invitations", status_code=201, response_model=InvitationsCreated, dependencies=WRITE,
+             responses={404: {"description": "No such survey"}})
 async def invite(body: InvitationCreate, uow: UowDep, idempotency: IdempotencyDep,
                  settings: SettingsDep) -> HttpResponse:
     """Invite customers to a survey; those surveyed within the cooldown are skipped and listed."""
@@ -125,7 +126,8 @@ async def get_invitation(invitation_id: Annotated[str, Path(max_length=64)], uow
     return InvitationRead.model_validate(invitation)
 
 
-@router.post("/responses", status_code=201, response_model=ResponseRead, dependencies=WRITE)
+@router.post("/responses", status_code=201, response_model=ResponseRead, dependencies=WRITE,
+             responses={404: {"description": "No such survey"}})
 async def record_response(body: ResponseCreate, uow: UowDep, idempotency: IdempotencyDep,
                           settings: SettingsDep, definitions: DefinitionsDep) -> HttpResponse:
     """Record a response collected on another channel; validated like a response through a link."""

@@ -99,7 +99,8 @@ async def recompute(uow: UowDep, request: Request) -> RescoreRead:
     return RescoreRead(**summary.__dict__)
 
 
-@router.get("/rfm/cut-points", response_model=CutPointsRead, dependencies=[Depends(require("scoring:read"))])
+@router.get("/rfm/cut-points", response_model=CutPointsRead, dependencies=[Depends(require("scoring:read"))],
+            responses={404: {"description": "No cut points computed yet"}})
 async def cut_points(uow: UowDep) -> CutPointsRead:
     """The cut points that new purchases are scored against."""
     async with uow:

@@ -74,7 +74,8 @@ async def get_job(job_id: Annotated[str, Path(max_length=32)], uow: UowDep) -> F
     return FitJobRead.model_validate(job, from_attributes=True)
 
 
-@router.get("/models/clv", response_model=ModelRead, dependencies=[Depends(require("scoring:read"))])
+@router.get("/models/clv", response_model=ModelRead, dependencies=[Depends(require("scoring:read"))],
+            responses={404: {"description": "No model fitted yet"}})
 async def get_current_model(uow: UowDep) -> ModelRead:
     """The CLV model customers are scored with now."""
     async with uow:

@@ -31,7 +31,8 @@ async def readyz(request: Request) -> Response:
     return problem_response(503, f"not ready: {failing} unreachable", checks=checks)
 
 
-@router.get("/metrics")
+@router.get("/metrics", response_class=Response,
+            responses={200: {"description": "Prometheus text exposition", "content": {CONTENT_TYPE_LATEST: {}}}})
 async def metrics(request: Request) -> Response:
     """Prometheus metrics."""
     state = request.app.state
