@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import contextlib
+import gc
 from collections.abc import AsyncIterator
 from pathlib import Path
 
@@ -43,9 +44,15 @@ def create_app(settings: ProfileSettings | None = None) -> FastAPI:
             # not pinged before each use (a read on a dropped connection is retried instead).
             app.state.read_engine = create_engine(settings.database_url, pool_size=settings.db_pool_size,
                                                   isolation_level="AUTOCOMMIT", pre_ping=False)
+            # What is alive once the service has started (modules, models, compiled statements) lives
+            # as long as the process: keep it out of the collector's full passes, which would
+            # otherwise walk it again and again under ingestion's allocation rate.
+            gc.collect()
+            gc.freeze()
             try:
                 yield
             finally:
+                gc.unfreeze()
                 await app.state.read_engine.dispose()
 
     app.router.lifespan_context = lifespan
