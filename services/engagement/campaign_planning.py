@@ -29,6 +29,7 @@ from sqlalchemy import (
     not_,
     or_,
     select,
+    text,
     true,
     union_all,
 )
@@ -70,6 +71,7 @@ from shared.uow import UnitOfWork
 
 _SIGN = BUCKETS // 2  # buckets are compared shifted into the signed 64-bit range both databases hold
 SEND, DEFER, SUPPRESS = "send", "defer", "suppress"
+_WORK_MEMORY = "256MB"
 
 
 @dataclass(frozen=True)
@@ -117,6 +119,8 @@ async def plan_run(uow: UnitOfWork, run: Run, policy: ContactPolicy, now: dateti
 async def _write_at_once(uow: UnitOfWork, run: Run, plan: Select[Any], now: datetime) -> PlannedRun:
     """PostgreSQL: work the plan out once, in customer order (so every index grows at its end), and write
     the members, the messages, their log and the outreach-suppressed events in one statement."""
+    # The plan is held for the statement (about 250 bytes a member): let it and its sort stay in memory.
+    await uow.session.execute(text(f"SET LOCAL work_mem = '{_WORK_MEMORY}'"))
     planned = plan.order_by(plan.selected_columns.customer_id).cte("plan")
     queued = _queue(run, planned, now).returning(Message.status, *_event_columns()).cte("queued")
     suppressed = select(queued).where(queued.c.status == SUPPRESSED).subquery("suppressed")
@@ -233,16 +237,19 @@ async def _plan(uow: UnitOfWork, run: Run, policy: ContactPolicy, now: datetime)
     zone_names = sorted({n for n in (await session.scalars(select(audience.c.timezone).distinct())).all() if n})
     zones = _zones(run, policy, now, zone_names)
     purpose = purpose_of(definition["priority"])
-    arm = _arm(run, _bucket(dialect, run.campaign_id, audience.c.customer_id))
-    zone = case((audience.c.timezone.in_(zone_names), audience.c.timezone), else_="") if zone_names else literal("")
+    # OFFSET 0 keeps the database from inlining expressions into every later use of them: each member's
+    # hash and consents are worked out once, then their arm, channel and consent once.
+    members = select(audience, _bucket(dialect, run.campaign_id, audience.c.customer_id).label("bucket")).offset(
+        0).subquery("members")
+    arm = _arm(run, members.c.bucket)
+    zone = case((members.c.timezone.in_(zone_names), members.c.timezone), else_="") if zone_names else literal("")
     assigned = select(
-        audience.c.customer_id, audience.c.tier, audience.c.do_not_contact, arm.label("arm"),
-        _channel(dialect, definition["channel"], purpose, policy, audience.c.consents).label("channel"),
-        _consented(dialect, definition["channel"], purpose, policy, audience.c.consents).label("consented"),
+        members.c.customer_id, members.c.tier, members.c.do_not_contact, arm.label("arm"),
+        _channel(dialect, definition["channel"], purpose, policy, members.c.consents).label("channel"),
+        _consented(dialect, definition["channel"], purpose, policy, members.c.consents).label("consented"),
         zones.c.due_at, zones.c.expires_at, zones.c.quiet, zones.c.note, zones.c.suppression,
         *(zones.c[f"{period}_from"] for period in PERIODS),
-    ).select_from(audience).join(zones, zones.c.zone == zone).offset(0).subquery("assigned")
-    # OFFSET 0 keeps the database from inlining the arm and channel expressions into every later use of them
+    ).select_from(members).join(zones, zones.c.zone == zone).offset(0).subquery("assigned")
     counted = _with_history(assigned, dialect)
     caps = _caps(policy, definition["priority"])
     tier = case((counted.c.tier.in_(list(policy.caps)), counted.c.tier), else_=DEFAULT_TIER)
