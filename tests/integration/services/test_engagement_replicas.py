@@ -100,3 +100,21 @@ async def test_a_replica_dying_between_delivery_and_record_repeats_it_under_the_
     assert (await stack.http.get(f"/messages/{message_id}")).json()["status"] == "sent"
     assert stack.providers.attempts[message_id] == 2  # handed over twice, with one Idempotency-Key
     assert len(stack.providers.received[message_id]) == 1  # so the provider delivered it once
+
+
+async def test_a_batch_holding_several_promotions_for_one_customer_sends_only_what_the_cap_allows(
+        stack: Stack, broker: str) -> None:
+    customer, other = new_customer(), new_customer()
+    await register(stack, broker, customer, tier="ordinary")  # one marketing contact a day
+    await register(stack, broker, other, tier="ordinary")
+    ids = await queue_for_later(stack, customer, 4) + await queue_for_later(stack, other, 1)
+    state = stack.app.state
+    batches = Dispatcher(state.unit_of_work, stack.settings.model_copy(update={"dispatch_batch_size": 10}),
+                         state.profile, build_channels(stack.settings),
+                         clock=lambda: datetime.now(timezone.utc) + timedelta(hours=1, seconds=1))
+    claimed = await batches.claim()
+    assert set(ids) <= set(claimed)
+    await batches.process_batch(claimed)
+    statuses = [(await stack.http.get(f"/messages/{m}")).json()["status"] for m in ids]
+    assert sorted(statuses[:4]) == ["sent", "suppressed", "suppressed", "suppressed"]
+    assert statuses[4] == "sent"

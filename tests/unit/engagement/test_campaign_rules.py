@@ -2,9 +2,19 @@
 from __future__ import annotations
 
 from collections import Counter
-from datetime import datetime, time, timezone
+from datetime import datetime, time, timedelta, timezone
 
-from services.engagement.campaign_rules import HOLDOUT, Arm, assign, local_send_time, next_cron_run
+from services.engagement.campaign_rules import (
+    BUCKETS,
+    HOLDOUT,
+    Arm,
+    arm_bounds,
+    assign,
+    local_send_time,
+    next_cron_run,
+    zone_timing,
+)
+from services.engagement.policy import ContactPolicy
 
 ARMS = [Arm("A", 1), Arm("B", 3)]
 
@@ -34,3 +44,33 @@ def test_local_time_sends_at_that_hour_in_each_customers_zone() -> None:
     assert local_send_time(run, time(10, 0), "Asia/Tokyo", "UTC") == datetime(2026, 11, 25, 1, 0, tzinfo=timezone.utc)
     assert local_send_time(run, time(10, 0), "America/New_York", "UTC") == datetime(2026, 11, 24, 15, 0, tzinfo=timezone.utc)
     assert local_send_time(run, time(10, 0), None, "Europe/Paris") == datetime(2026, 11, 25, 9, 0, tzinfo=timezone.utc)
+
+
+def test_arm_bounds_give_the_holdout_its_share_then_each_variant_its_weight() -> None:
+    bounds = arm_bounds(ARMS, 20)
+    assert [name for name, _ in bounds] == [HOLDOUT, "A", "B"]
+    assert [upper / BUCKETS for _, upper in bounds] == [0.2, 0.4, 1.0]
+
+
+POLICY = ContactPolicy()  # quiet from 21:00 to 08:00 local time
+NOON = datetime(2026, 11, 24, 12, 0, tzinfo=timezone.utc)
+
+
+def test_a_zone_in_daytime_is_due_at_the_run_and_one_in_quiet_hours_when_they_end() -> None:
+    paris = zone_timing(NOON, None, None, "Europe/Paris", POLICY, NOON)
+    tokyo = zone_timing(NOON, None, None, "Asia/Tokyo", POLICY, NOON)  # 21:00 there
+    assert (paris.due_at, paris.quiet) == (NOON, False)
+    assert (tokyo.due_at, tokyo.quiet) == (datetime(2026, 11, 24, 23, 0, tzinfo=timezone.utc), True)
+
+
+def test_a_zone_whose_quiet_hours_outlast_the_expiry_or_whose_send_time_passed_it_is_suppressed() -> None:
+    tokyo = zone_timing(NOON, None, timedelta(hours=2), "Asia/Tokyo", POLICY, NOON)
+    late = zone_timing(NOON - timedelta(hours=3), None, timedelta(hours=2), "Europe/Paris", POLICY, NOON)
+    assert tokyo.suppression == "quiet_hours_until_expiry"
+    assert late.suppression == "expired"
+
+
+def test_local_time_zones_decide_at_their_send_time_and_count_caps_back_from_it() -> None:
+    tokyo = zone_timing(NOON, time(10, 0), None, "Asia/Tokyo", POLICY, NOON)
+    assert tokyo.decided_at == tokyo.due_at == datetime(2026, 11, 25, 1, 0, tzinfo=timezone.utc)
+    assert tokyo.window_start(timedelta(days=1)) == datetime(2026, 11, 24, 1, 0, tzinfo=timezone.utc)
