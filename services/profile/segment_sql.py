@@ -48,11 +48,17 @@ def live_customers() -> ColumnElement[bool]:
     return and_(Customer.erased_at.is_(None), Customer.merged_into.is_(None))
 
 
-def compile_condition(rule: Condition, *, now: datetime, attribute_types: dict[str, str]) -> ColumnElement[bool]:
-    """The predicate on `customers` that holds for the members of `rule` at time `now`."""
-    compile_ = lambda r: compile_condition(r, now=now, attribute_types=attribute_types)
+def compile_condition(rule: Condition, *, now: datetime, attribute_types: dict[str, str],
+                      narrowed: bool = False) -> ColumnElement[bool]:
+    """The predicate on `customers` that holds for the members of `rule` at time `now`.
+
+    `narrowed` is set below an "all" of several conditions: the other conditions leave few customers,
+    so purchase and interaction aggregates are counted for those customers alone (a correlated
+    subquery on the per-customer index) rather than for everyone and then matched."""
+    compile_ = lambda r: compile_condition(r, now=now, attribute_types=attribute_types, narrowed=narrowed)
     if isinstance(rule, AllRule):
-        return and_(*[compile_(r) for r in rule.all])
+        return and_(*[compile_condition(r, now=now, attribute_types=attribute_types,
+                                        narrowed=narrowed or len(rule.all) > 1) for r in rule.all])
     if isinstance(rule, AnyRule):
         return or_(*[compile_(r) for r in rule.any])
     if isinstance(rule, NotRule):
@@ -70,9 +76,9 @@ def compile_condition(rule: Condition, *, now: datetime, attribute_types: dict[s
                                                     Consent.purpose == rule.consent.purpose, Consent.granted.is_(True))
         return and_(Customer.do_not_contact.is_(False), Customer.customer_id.in_(granted))
     if isinstance(rule, PurchaseRule):
-        return _purchases(rule, now)
+        return _purchases(rule, now, narrowed)
     if isinstance(rule, InteractionRule):
-        return _interactions(rule, now)
+        return _interactions(rule, now, narrowed)
     raise TypeError(f"not a condition: {rule!r}")
 
 
@@ -134,7 +140,7 @@ def _attribute(rule: AttributeRule, attribute_types: dict[str, str]) -> ColumnEl
     return compare(column, rule.op, rule.value)
 
 
-def _purchases(rule: PurchaseRule, now: datetime) -> ColumnElement[bool]:
+def _purchases(rule: PurchaseRule, now: datetime, narrowed: bool) -> ColumnElement[bool]:
     spec = rule.purchases
     measure = {"count": func.count(), "sum": func.sum(Purchase.total_amount),
                "average": func.avg(Purchase.total_amount),
@@ -148,11 +154,11 @@ def _purchases(rule: PurchaseRule, now: datetime) -> ColumnElement[bool]:
             measure = func.count(Purchase.id.distinct())
     if spec.days:
         rows = rows.where(Purchase.occurred_at >= now - timedelta(days=spec.days))
-    return _aggregate(rows.group_by(Purchase.customer_id), measure, spec.op, spec.value,
-                      zero_counts=spec.metric != "average")
+    return _aggregate(rows, Purchase.customer_id, measure, spec.op, spec.value,
+                      zero_counts=spec.metric != "average", narrowed=narrowed)
 
 
-def _interactions(rule: InteractionRule, now: datetime) -> ColumnElement[bool]:
+def _interactions(rule: InteractionRule, now: datetime, narrowed: bool) -> ColumnElement[bool]:
     spec = rule.interactions
     rows = select(Interaction.customer_id)
     if spec.kind:
@@ -161,12 +167,19 @@ def _interactions(rule: InteractionRule, now: datetime) -> ColumnElement[bool]:
         rows = rows.where(Interaction.channel == spec.channel)
     if spec.days:
         rows = rows.where(Interaction.occurred_at >= now - timedelta(days=spec.days))
-    return _aggregate(rows.group_by(Interaction.customer_id), func.count(), spec.op, spec.value, zero_counts=True)
+    return _aggregate(rows, Interaction.customer_id, func.count(), spec.op, spec.value, zero_counts=True,
+                      narrowed=narrowed)
 
 
-def _aggregate(grouped: Any, measure: Any, op: str, value: float, *, zero_counts: bool) -> ColumnElement[bool]:
-    """Customers with no rows count as 0 (for counts and sums): when 0 satisfies the comparison, the
-    members are everyone except those whose rows fail it."""
+def _aggregate(rows: Any, owner: Any, measure: Any, op: str, value: float, *, zero_counts: bool,
+               narrowed: bool) -> ColumnElement[bool]:
+    """Customers with no rows count as 0 (for counts and sums). Narrowed: the measure of each
+    remaining customer's own rows. Otherwise: when 0 satisfies the comparison, the members are
+    everyone except those whose rows fail it; else those whose rows pass it."""
+    if narrowed:
+        own = rows.with_only_columns(measure).where(owner == Customer.customer_id).scalar_subquery()
+        return compare(func.coalesce(own, 0) if zero_counts else own, op, value)
+    grouped = rows.group_by(owner)
     holds = compare(measure, op, value)
     if zero_counts and holds_for_nobody_value(op, value):
         return Customer.customer_id.not_in(grouped.having(not_(holds)))

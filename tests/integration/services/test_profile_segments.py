@@ -9,7 +9,11 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import httpx
+from sqlalchemy import select
 
+from services.profile.models import Customer
+from services.profile.segment_handlers import CONDITION, attribute_types
+from services.profile.segment_sql import compile_condition
 from tests.support.kafka import eventually, read_until
 
 
@@ -72,6 +76,33 @@ async def test_preview_combines_attributes_tags_age_consent_and_purchase_windows
     assert await matches(http, mine(run, {"any": [{"field": "gender", "op": "eq", "value": "male"},
                                                   {"not": {"field": "region", "op": "eq", "value": "north"}}]})) \
         == [bob, cat]
+
+
+async def test_purchase_and_interaction_conditions_select_the_same_customers_counted_either_way(profile) -> None:  # type: ignore[no-untyped-def]
+    app, http = profile
+    run = f"r{uuid.uuid4().hex[:8]}"
+    ann, bob, cat = [await customer(http, run, name) for name in ("ann", "bob", "cat")]
+    await buy(http, ann, ("50.00", 10), ("30.00", 40), ("100.00", 200))
+    await buy(http, bob, ("5.00", 5), category="coffee")
+    await buy(http, cat, ("500.00", 300))
+    expected = {
+        json.dumps({"purchases": {"metric": "count", "days": 90, "op": "gte", "value": 2}}): [ann],
+        json.dumps({"purchases": {"metric": "count", "days": 90, "op": "lte", "value": 1}}): [bob, cat],
+        json.dumps({"purchases": {"metric": "sum", "days": 90, "op": "lt", "value": 10}}): [bob, cat],
+        json.dumps({"purchases": {"metric": "average", "op": "gt", "value": 100}}): [cat],
+        json.dumps({"purchases": {"metric": "distinct_categories", "op": "gte", "value": 1}}): [ann, bob, cat],
+        json.dumps({"purchases": {"metric": "count", "category": "coffee", "op": "gte", "value": 1}}): [bob],
+        json.dumps({"interactions": {"kind": "page_view", "days": 30, "op": "eq", "value": 0}}): [ann, bob, cat],
+    }
+    async with app.state.unit_of_work() as uow:
+        types = await attribute_types(uow.session)
+        for definition, members in expected.items():
+            rule = CONDITION.validate_python(json.loads(definition))
+            for narrowed in (False, True):  # for everyone and matched, or for each remaining customer
+                predicate = compile_condition(rule, now=datetime.now(UTC), attribute_types=types, narrowed=narrowed)
+                found = await uow.session.scalars(select(Customer.customer_id).where(
+                    predicate, Customer.customer_id.in_([ann, bob, cat])).order_by(Customer.customer_id))
+                assert (definition, narrowed, list(found)) == (definition, narrowed, members)
 
 
 async def test_a_definition_that_cannot_hold_is_refused_naming_the_field(profile) -> None:  # type: ignore[no-untyped-def]
