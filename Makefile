@@ -5,7 +5,7 @@ PY := $(VENV)/bin/python
 INSTALLED := $(VENV)/.installed
 PG_TEST_URL ?= postgresql+asyncpg://postgres@127.0.0.1:5432/postgres
 
-.PHONY: install run test test-sqlite test-pg bench soak docs migration clean
+.PHONY: install run test test-sqlite test-pg faults bench soak docs migration clean
 
 $(INSTALLED): pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -28,6 +28,11 @@ test-sqlite: test
 ## Unit and contract tests use no database, so the SQLite pass already covers them.
 test-pg: install
 	TEST_DATABASE_URL=$(PG_TEST_URL) $(PY) -m pytest tests/integration tests/e2e
+
+## Faults injected while work flows: broker outage, killed consumers and replicas, database outage, poison records.
+## Minutes long (the broker outage lasts 60 s), so `make test` skips them. TEST_DATABASE_URL=... runs them on PostgreSQL.
+faults: install
+	$(PY) -m pytest tests/faults
 
 ## Every benchmark the issues name; writes bench/RESULTS.md.
 bench: install

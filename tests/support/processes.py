@@ -42,6 +42,13 @@ class ServiceProcess:
         return self.process.returncode
 
 
+    def kill(self) -> None:
+        """SIGKILL: the process dies wherever it is, as on a node failure or an OOM kill."""
+        if self.process.poll() is None:
+            self.process.kill()
+        self.process.wait()
+
+
 def start_service(name: str, *, database_url: str, broker: str, api_keys: dict[str, list[str]], workdir: Path,
                   extra_env: dict[str, str] | None = None) -> ServiceProcess:
     port = free_port()
