@@ -12,6 +12,7 @@ from sqlalchemy import insert, select, tuple_
 from services.scoring.domain import Unacceptable, accept, day_number
 from services.scoring.models import CountedOrder, Refund
 from services.scoring.repository import chunks, recompute_aggregates, resolve_aliases
+from services.scoring.repository_orders import count_new_orders
 from services.scoring.rescoring import ScoringConfig, rescore
 from shared.db import dialect_insert
 from shared.uow import UnitOfWork
@@ -69,19 +70,38 @@ async def count_purchases(uow: UnitOfWork, orders: list[OrderToCount], config: I
     how many orders were new. Raises OrderRefused for an order that can never be counted."""
     aliases = await resolve_aliases(uow.session, (o.customer_id for o in orders))
     first_seen = {(o.source, o.order_id): o for o in reversed(orders)}  # the first of in-batch duplicates
-    known = await _counted(uow, list(first_seen))
-    rows = []
+    rows, refused = [], []
     for key, order in first_seen.items():
-        if key in known:
+        try:
+            amount, occurred_at = _accepted(order, config, now)
+        except OrderRefused as exc:
+            refused.append((key, exc))
             continue
-        amount, occurred_at = _accepted(order, config, now)
         rows.append({"source": order.source, "order_id": order.order_id, "amount": amount,
                      "customer_id": aliases.get(order.customer_id, order.customer_id),
                      "occurred_at": occurred_at, "day": day_number(occurred_at)})
-    if rows:
-        await uow.session.execute(insert(CountedOrder), rows)
-        await _refresh(uow, [row["customer_id"] for row in rows], config, now, causes, aliases)
-    return len(rows)
+    if refused:  # an order already counted is a duplicate to drop, whatever it says now
+        known = await _counted(uow, [key for key, _ in refused])
+        for key, exc in refused:
+            if key not in known:
+                raise exc
+    new_for = await _count_new(uow, rows)
+    if new_for:
+        await _refresh(uow, new_for, config, now, causes, aliases)
+    return len(new_for)
+
+
+async def _count_new(uow: UnitOfWork, rows: list[dict[str, Any]]) -> list[str]:
+    """Insert the orders not counted yet; the customer of each new one."""
+    if not rows:
+        return []
+    if uow.session.bind.dialect.name == "postgresql":
+        return await count_new_orders(uow.session, rows)
+    known = await _counted(uow, [(row["source"], row["order_id"]) for row in rows])
+    new = [row for row in rows if (row["source"], row["order_id"]) not in known]
+    if new:
+        await uow.session.execute(insert(CountedOrder), new)
+    return [row["customer_id"] for row in new]
 
 
 async def _counted(uow: UnitOfWork, keys: list[tuple[str, str]]) -> set[tuple[str, str]]:

@@ -3,6 +3,7 @@ changed scores written back set-based (arrays through unnest for a few, binary C
 table for many), so no Python object is built per customer on the way."""
 from __future__ import annotations
 
+import json
 from datetime import datetime
 from itertools import repeat
 from typing import Any, Sequence
@@ -140,3 +141,13 @@ async def write_changed_scores(session: AsyncSession, facts: Facts, scores: Scor
         *columns, repeat(model_version), repeat(now), pick(fingerprint).tolist(), stored))
     await driver.execute(_UPDATE_FROM_STAGING)
     await driver.execute(_INSERT_FROM_STAGING)
+
+
+_HISTORY = ("customer_id", "kind", "previous", "current", "reasons", "model_version", "at")
+
+
+async def copy_changes(session: AsyncSession, changes: list[dict[str, Any]]) -> None:
+    """Score history rows through COPY (reasons as JSON text)."""
+    records = ((c["customer_id"], c["kind"], c["previous"], c["current"], json.dumps(c["reasons"]), c["model_version"],
+                c["at"]) for c in changes)
+    await (await _driver(session)).copy_records_to_table("score_changes", columns=_HISTORY, records=records)

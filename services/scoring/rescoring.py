@@ -96,10 +96,11 @@ async def _score_and_record(uow: UnitOfWork, facts: Facts, cuts: CutPoints | Non
         ("tier", facts.previous_tier, scores.tier), ("stage", facts.previous_stage, scores.stage),
         ("churn-risk", facts.previous_risk, scores.churn_risk))}
     basis = "CLV" if model is not None and cuts is not None and cuts.clv is not None else "net spend"
+    rows = scores.rows(np.unique(np.concatenate(list(changed.values()))))
     history: list[dict[str, Any]] = []
     for kind, indices in changed.items():
-        for i in indices:
-            history.append(_change(uow, kind, i, facts, scores, config, basis, version, now, causes))
+        for i in indices.tolist():
+            history.append(_change(uow, kind, i, rows[i], facts, config, basis, version, now, causes))
     await record_changes(uow.session, history)
     return RescoreSummary(len(facts), int(facts.buyers().sum()), len(changed["tier"]), len(changed["stage"]),
                           len(changed["churn-risk"]), version, written)
@@ -110,10 +111,9 @@ def _changed(previous: np.ndarray, current: np.ndarray) -> np.ndarray:
     return (np.asarray(previous, dtype=object) != current) & (current != None)  # noqa: E711 (elementwise)
 
 
-def _change(uow: UnitOfWork, kind: str, i: int, facts: Facts, scores: Scores, config: ScoringConfig, basis: str,
-            version: str | None, now: datetime, causes: Mapping[str, Any]) -> dict[str, Any]:
+def _change(uow: UnitOfWork, kind: str, i: int, row: dict[str, Any], facts: Facts, config: ScoringConfig,
+            basis: str, version: str | None, now: datetime, causes: Mapping[str, Any]) -> dict[str, Any]:
     customer_id = str(facts.customer_id[i])
-    row = scores.row(i)
     previous = {"tier": facts.previous_tier, "stage": facts.previous_stage, "churn-risk": facts.previous_risk}[kind][i]
     if kind == "tier":
         why = explain.tier_reasons(row, config.policy, basis)

@@ -63,6 +63,12 @@ class Scores:
     def row(self, i: int) -> dict[str, object]:
         return {field.name: _plain(getattr(self, field.name)[i]) for field in fields(self)}
 
+    def rows(self, indices: np.ndarray) -> dict[int, dict[str, object]]:
+        """row(i) of each of these customers, converted a column at a time."""
+        names = [field.name for field in fields(self)]
+        columns = [_plain_list(getattr(self, name)[indices]) for name in names]
+        return {int(i): dict(zip(names, values)) for i, *values in zip(indices.tolist(), *columns)}
+
 
 _MULTIPLIER = np.uint64(0x9E3779B97F4A7C15)  # 2**64 / golden ratio: spreads the bits of each value
 NO_FINGERPRINT = -1  #: what a customer without stored scores has
@@ -99,6 +105,12 @@ def _text_codes(values: np.ndarray) -> np.ndarray:
 
 def _text_code(text: str | None) -> int:
     return 0 if text is None else int.from_bytes(hashlib.blake2b(text.encode(), digest_size=8).digest(), "big")
+
+
+def _plain_list(values: np.ndarray) -> list[object]:
+    if values.dtype.kind == "f":
+        return np.where(np.isnan(values), None, values).tolist()
+    return values.tolist()
 
 
 def _plain(value: object) -> object:

@@ -5,7 +5,7 @@ import numpy as np
 
 from services.scoring.lifetime_value import FittedModel
 from services.scoring.policy import ScoringPolicy
-from services.scoring.scorer import Facts, population_cut_points, score
+from services.scoring.scorer import Facts, fingerprints, population_cut_points, score
 
 TODAY = 1000
 MODEL = FittedModel("bgnbd", "day", {"r": 0.25, "alpha": 4.0, "a": 0.8, "b": 2.5}, {"p": 6.0, "q": 4.0, "v": 15.0})
@@ -69,3 +69,23 @@ def test_a_frequent_recent_big_spender_is_a_high_value_champion() -> None:
 def test_without_cut_points_buyers_keep_their_previous_tier() -> None:
     scores = score(facts([2], [900.0], [950.0], [20.0], ["ordinary"]), TODAY, None, None, ScoringPolicy())
     assert scores.tier[0] == "ordinary" and scores.stage[0] == "repeat"
+
+
+def test_rows_of_many_customers_read_as_row_of_each() -> None:
+    people = population()
+    scores = score(people, TODAY, population_cut_points(people, TODAY, MODEL, 5), MODEL, ScoringPolicy())
+    picked = np.array([0, 7, len(people) - 1])
+    assert scores.rows(picked) == {int(i): scores.row(int(i)) for i in picked}
+
+
+def test_equal_scores_have_equal_fingerprints_and_any_difference_shows() -> None:
+    people = population()
+    cuts = population_cut_points(people, TODAY, MODEL, 5)
+    today, again = score(people, TODAY, cuts, MODEL, ScoringPolicy()), score(people, TODAY, cuts, MODEL, ScoringPolicy())
+    assert np.array_equal(fingerprints(today, "v1"), fingerprints(again, "v1"))
+    assert np.all(fingerprints(today, "v1") != fingerprints(today, "v2"))
+    tomorrow = fingerprints(score(people, TODAY + 1, cuts, MODEL, ScoringPolicy()), "v1")
+    buyers = people.purchase_days > 0
+    assert np.all(tomorrow[buyers] != fingerprints(today, "v1")[buyers])  # recency grew, P(alive) moved
+    assert tomorrow[~buyers] == fingerprints(today, "v1")[~buyers]  # a prospect stays a prospect
+    assert np.all(fingerprints(today, "v1") >= 0)  # fits a signed 64-bit column, never the "none" marker
