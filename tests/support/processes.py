@@ -1,6 +1,7 @@
 """The four services as separate processes, the way they run in production."""
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import json
 import os
@@ -41,7 +42,6 @@ class ServiceProcess:
                 self.process.wait()
         return self.process.returncode
 
-
     def kill(self) -> None:
         """SIGKILL: the process dies wherever it is, as on a node failure or an OOM kill."""
         if self.process.poll() is None:
@@ -81,3 +81,17 @@ def stopped_on_exit(services: list[ServiceProcess]) -> Iterator[list[ServiceProc
     finally:
         for service in services:
             service.stop()
+
+
+async def until_ready(service: ServiceProcess, timeout: float = 60.0) -> None:
+    """wait_until_ready without blocking the event loop (for tests whose loop also runs a proxy)."""
+    deadline = time.monotonic() + timeout
+    async with httpx.AsyncClient(timeout=1) as http:
+        while time.monotonic() < deadline:
+            if service.process.poll() is not None:
+                raise RuntimeError(f"{service.name} exited: {service.log_path.read_text()[-3000:]}")
+            with contextlib.suppress(httpx.HTTPError):
+                if (await http.get(f"{service.url}/readyz")).status_code == 200:
+                    return
+            await asyncio.sleep(0.2)
+    raise RuntimeError(f"{service.name} not ready within {timeout}s: {service.log_path.read_text()[-3000:]}")
