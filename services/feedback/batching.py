@@ -67,10 +67,11 @@ class AnswerBatcher:
         answer = _Answer(invitation_id, answers, at, current_correlation_id(),
                          asyncio.get_running_loop().create_future())
         self._waiting.append(answer)
+        # A worker that has just finished may still be in the set (its done callback runs later): count
+        # only those still running, or this answer could wait for a worker that never comes.
+        self._workers = {worker for worker in self._workers if not worker.done()}
         if len(self._workers) < self._in_flight:
-            worker = asyncio.create_task(self._drain(), name="feedback-answer-batcher")
-            self._workers.add(worker)
-            worker.add_done_callback(self._workers.discard)
+            self._workers.add(asyncio.create_task(self._drain(), name="feedback-answer-batcher"))
         return await answer.outcome
 
     async def _drain(self) -> None:
