@@ -2,9 +2,10 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Any, Mapping
 
-from jinja2 import StrictUndefined, TemplateError
+from jinja2 import StrictUndefined, Template, TemplateError
 from jinja2.sandbox import SandboxedEnvironment
 
 _ENVIRONMENT = SandboxedEnvironment(undefined=StrictUndefined, autoescape=False, trim_blocks=True)
@@ -36,11 +37,17 @@ def render(subject: str | None, body: str, context: Mapping[str, Any]) -> Conten
 
 def _render_one(source: str, context: Mapping[str, Any], field: str) -> str:
     try:
-        return _ENVIRONMENT.from_string(source).render(**context)
+        return _compiled(source).render(**context)
     except TemplateError as exc:
         raise RenderError(f"{field}: {_describe(exc)}") from None
     except (TypeError, ValueError, ArithmeticError, LookupError) as exc:
         raise RenderError(f"{field}: {type(exc).__name__}: {exc}") from None
+
+
+@lru_cache(maxsize=1024)
+def _compiled(source: str) -> Template:
+    """A campaign sends one text to many customers: compile it once (`from_string` does not cache)."""
+    return _ENVIRONMENT.from_string(source)
 
 
 def _describe(exc: TemplateError) -> str:
