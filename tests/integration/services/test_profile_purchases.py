@@ -76,6 +76,25 @@ async def test_a_purchase_for_an_erased_customer_is_refused(profile) -> None:  #
     assert (await http.get(f"/customers/{customer_id}")).status_code == 404
 
 
+async def test_an_order_from_kafka_for_an_erased_customer_is_dead_lettered_and_the_others_are_applied(
+        profile, broker: str) -> None:  # type: ignore[no-untyped-def]
+    _, http = profile
+    erased, alive = new_customer_id(), new_customer_id()
+    await http.post("/purchases", json=order(erased))
+    assert (await http.delete(f"/customers/{erased}")).status_code == 204
+    events = [PurchaseRecordedV1.model_validate({**order(customer_id, "k-1"), "source_system": None})
+              for customer_id in (erased, alive)]
+    await publish_events(broker, events, source="pos")
+
+    dead = await read_until(broker, "purchase-recorded.dlq", lambda rs: len(rs) >= 1, key=erased)
+    assert b"has been erased" in dict(dead[0].headers)["dlq-reason"]
+
+    async def alive_order_ids() -> list[str]:
+        return [p["order_id"] for p in (await http.get(f"/customers/{alive}/purchases")).json()["items"]]
+    await eventually(lambda: _has(alive_order_ids(), [f"{alive}-k-1"]), timeout=30)
+    assert (await http.get(f"/customers/{erased}")).status_code == 404
+
+
 async def test_a_batch_over_1000_orders_is_refused(profile) -> None:  # type: ignore[no-untyped-def]
     _, http = profile
     customer_id = new_customer_id()
