@@ -12,6 +12,11 @@ async def on_customer_erased(uow: UnitOfWork, events: list[Received]) -> None:
         await customers.forget_customer(uow, e.data.customer_id)  # type: ignore[attr-defined]
 
 
+async def on_customer_merged(uow: UnitOfWork, events: list[Received]) -> None:
+    for e in events:
+        await customers.merge_customers(uow, e.data.merged_customer_id, e.data.surviving_customer_id)  # type: ignore[attr-defined]
+
+
 async def on_tier_changed(uow: UnitOfWork, events: list[Received]) -> None:
     for e in events:
         await customers.note_standing(uow, e.data.customer_id, tier=e.data.tier)  # type: ignore[attr-defined]
@@ -37,6 +42,7 @@ def on_purchase_recorded(settings: FeedbackSettings) -> Handler:
 def subscriptions(settings: FeedbackSettings) -> Subscriptions:
     return {
         ("customer-erased", 1): on_customer_erased,
+        ("customer-merged", 1): on_customer_merged,
         ("tier-changed", 1): on_tier_changed,
         ("churn-risk-changed", 1): on_churn_risk_changed,
         ("lifecycle-stage-changed", 1): on_lifecycle_stage_changed,
