@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from typing import Iterable
 
-from sqlalchemy import Column, MetaData, String, Table
+from sqlalchemy import Column, MetaData, String, Table, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from shared.db import UTCDateTime, dialect_insert, utcnow
@@ -30,6 +30,14 @@ async def claim_new(session: AsyncSession, table: Table, keys: Iterable[tuple[st
     if not wanted:
         return set()
     now = utcnow()
+    if session.bind.dialect.name == "postgresql":  # arrays through unnest: one statement text, prepared once
+        sources, event_ids = (list(column) for column in zip(*wanted))
+        rows = await session.execute(text(
+            f"INSERT INTO {table.name} (source, event_id, processed_at) "
+            "SELECT s, e, :now FROM unnest(CAST(:sources AS varchar[]), CAST(:event_ids AS varchar[])) AS u(s, e) "
+            "ON CONFLICT DO NOTHING RETURNING source, event_id"),
+            {"now": now, "sources": sources, "event_ids": event_ids})
+        return {(row.source, row.event_id) for row in rows}
     statement = dialect_insert(session.bind.dialect.name, table).on_conflict_do_nothing()
     rows = await session.execute(
         statement.returning(table.c.source, table.c.event_id),
