@@ -265,3 +265,25 @@ async def test_answers_arriving_together_each_succeed_or_fail_on_their_own(feedb
     assert statuses[1] == 201 and statuses[13] in (409, 422)
     stored = [(await http.get("/responses", params={"customer_id": c})).json()["items"] for c in customers]
     assert [len(items) for items in stored] == [1] * 12
+
+
+async def test_an_nps_survey_counts_its_csat_and_ces_questions_every_one(feedback) -> None:  # type: ignore[no-untyped-def]
+    _, http = feedback
+    survey_id = new_id("srv")
+    definition = {"questions": [{"id": "nps", "type": "nps", "text": {"en": "Recommend us?"}},
+                                {"id": "delivery", "type": "csat", "text": {"en": "Delivery?"}},
+                                {"id": "support", "type": "csat", "required": False, "text": {"en": "Support?"}},
+                                {"id": "effort", "type": "ces", "required": False, "text": {"en": "Easy?"}}]}
+    assert (await http.post("/surveys", json={"survey_id": survey_id, "name": "NPS+", "definition": definition})).status_code == 201
+    invited = (await invite(http, survey_id, *(new_id() for _ in range(3))))["invited"]
+    for invitation, answers in zip(invited, ({"nps": 10, "delivery": 5, "support": 2, "effort": 2},
+                                             {"nps": 4, "delivery": 4, "effort": 6},
+                                             {"nps": 8, "delivery": 1})):
+        posted = await http.post(f"/s/{token_of(invitation['url'])}", headers=PUBLIC, json={"answers": answers})
+        assert posted.status_code == 201, posted.text
+    nps = (await http.get("/analytics/nps", params={"survey_id": survey_id})).json()["overall"]
+    assert (nps["nps"], nps["responses"]) == (0.0, 3)
+    csat = (await http.get("/analytics/csat", params={"survey_id": survey_id})).json()["overall"]
+    assert (csat["csat"], csat["satisfied"], csat["responses"]) == (50.0, 2, 4)  # 5 and 4 satisfied among 5, 2, 4 and 1
+    ces = (await http.get("/analytics/ces", params={"survey_id": survey_id})).json()["overall"]
+    assert (ces["ces"], ces["responses"]) == (4.0, 2)

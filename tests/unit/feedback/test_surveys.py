@@ -5,9 +5,11 @@ import pytest
 from pydantic import ValidationError
 
 from services.feedback.surveys import (
+    QuestionScore,
     SurveyDefinition,
     localised,
     pick_locale,
+    question_scores,
     scored,
     validate_answers,
 )
@@ -72,6 +74,13 @@ def test_a_question_skipped_by_its_condition_takes_no_answer() -> None:
 def test_the_headline_score_and_comment_come_from_the_answers() -> None:
     result = scored(DEFINITION, {"nps": 4, "why": "  slow delivery "})
     assert (result.kind, result.score, result.comment) == ("nps", 4, "slow delivery")
+
+
+def test_every_nps_csat_and_ces_answer_is_a_score_of_its_own_kind() -> None:
+    answers = {"nps": 3, "why": "slow", "topics": ["price"], "csat": 2, "effort": 6, "stars": 9}
+    assert question_scores(DEFINITION, answers) == [
+        QuestionScore("nps", "nps", 3), QuestionScore("csat", "csat", 2), QuestionScore("effort", "ces", 6)]
+    assert question_scores(DEFINITION, {"nps": 10}) == [QuestionScore("nps", "nps", 10)]
 
 
 def test_a_survey_without_a_standard_question_is_of_kind_other() -> None:

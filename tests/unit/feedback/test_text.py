@@ -11,6 +11,8 @@ from services.feedback.text import analyse
     ("Great quality and a fair price, I love it!", "positive", {"quality", "price"}),
     ("快递太慢了，客服态度很差", "negative", {"delivery", "service"}),
     ("质量很好，性价比高，非常满意", "positive", {"quality", "price"}),
+    ("质量很差，退货还要等很久", "negative", {"quality", "refund"}),
+    ("东西很好，下次还会再来买", "positive", set()),
 ])
 def test_comments_get_a_sentiment_and_their_themes(comment: str, sentiment: str, themes: set[str]) -> None:
     insight = analyse(comment)
