@@ -107,7 +107,7 @@ async def queue_promotions(factory: Callable[[], UnitOfWork], count: int, now: d
             await session.execute(text("ANALYZE"))
 
 
-async def dispatch_once(url: str, count: int, *, batch_size: int = 500, concurrency: int = 16) -> dict[str, Any]:
+async def dispatch_once(url: str, count: int, *, batch_size: int = 500, concurrency: int = 8) -> dict[str, Any]:
     """Seconds one dispatcher takes to send `count` due promotions to the receiver, and what came of them."""
     engine = create_engine(url)
     try:

@@ -1,11 +1,13 @@
 """Set-based campaign planning: a run's arms, channels, send times and suppressions, decided in the database.
 
-One statement assigns every member of the audience an arm (a hash of campaign and customer id, cut at
-the bounds `campaign_rules.arm_bounds` gives), one queues a message per non-holdout member or records it
-as suppressed with its reason (do-not-contact, missing consent, caps already reached), and one logs each
-step. What depends only on a time zone (the send time on the customer's clock, quiet hours, expiry) is
-worked out once per zone in the audience by the pure rules and joined in. The dispatcher still decides
-again under the customer's ledger lock when a message is due, so caps hold at send time.
+Every member of the audience gets an arm (a hash of campaign and customer id, cut at the bounds
+`campaign_rules.arm_bounds` gives) and, unless held out, a message: queued for its send time, or recorded
+as suppressed with the reason `policy.decide` would give (do-not-contact, missing consent, caps already
+reached). What depends only on a time zone (the send time on the customer's clock, quiet hours, expiry)
+is worked out once per zone in the audience by the pure rules and joined in. PostgreSQL writes the
+members, messages, their log and the outreach-suppressed events in one statement; SQLite in a few. The
+dispatcher still decides again under the customer's ledger lock when a message is due, so caps hold at
+send time.
 """
 from __future__ import annotations
 
