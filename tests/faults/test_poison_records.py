@@ -6,15 +6,10 @@ import json
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
-from shared.events.envelope import encode, new_event
 from tests.support.apps import TEST_API_KEYS
 from tests.support.kafka import eventually, produce, read_until
 from tests.support.processes import start_service, until_ready
-from tests.support.purchases import Order, expected_totals, orders, scoring_totals
-
-
-def as_record(order: Order) -> tuple[str, bytes]:
-    return order.customer_id, encode(new_event(order.event(), source="fault-shop"))
+from tests.support.purchases import Order, as_record, expected_totals, orders, scoring_totals
 
 
 def poison(good: Order) -> dict[str, tuple[str, bytes]]:

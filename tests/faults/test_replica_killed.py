@@ -20,15 +20,14 @@ async def test_a_killed_replica_hands_its_partitions_to_the_other_and_no_order_i
         own_broker: str, database_url: str, tmp_path: Path) -> None:
     stream = orders(30_000, customers=2_000, seed=11, prefix="replica")
     replicas: list[ServiceProcess] = []
-    for name in ("a", "b"):
-        workdir = tmp_path / name
-        workdir.mkdir()
-        replicas.append(start_service("scoring", database_url=database_url, broker=own_broker,
-                                      api_keys=TEST_API_KEYS, workdir=workdir, extra_env=FAST_REJOIN))
     progress = ScoringProgress(database_url)
     try:
-        for replica in replicas:
-            wait_until_ready(replica)
+        for name in ("a", "b"):  # one after the other, as a rollout starts them: the first migrates the database
+            workdir = tmp_path / name
+            workdir.mkdir()
+            replicas.append(start_service("scoring", database_url=database_url, broker=own_broker,
+                                          api_keys=TEST_API_KEYS, workdir=workdir, extra_env=FAST_REJOIN))
+            wait_until_ready(replicas[-1])
         publishing = asyncio.create_task(publish_orders(own_broker, stream))
         killed, survivor = replicas
         async with httpx.AsyncClient(timeout=5) as http:

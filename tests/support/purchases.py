@@ -90,3 +90,8 @@ async def publish_orders(bootstrap: str, batch: Iterable[Order], *, source: str 
     finally:
         await producer.stop()
     return len(sent)
+
+
+def as_record(order: Order, *, source: str = SOURCE) -> tuple[str, bytes]:
+    """The order as a shop publishes it: (key, CloudEvent bytes)."""
+    return order.customer_id, encode(new_event(order.event(), source=source))
