@@ -74,15 +74,15 @@ async def _responses_per_second(url: str, broker: str, scratch: Path, quick: boo
         return BenchResult(name=name, figure=float("nan"), unit="responses/s", target=target, passed=False,
                            comparison="not measured: wrk is not installed and could not be installed")
     postgres = url.startswith("postgresql")
-    workers = int(os.environ.get("BENCH_FEEDBACK_WORKERS", os.cpu_count() or 1)) if postgres else 1
-    connections = int(os.environ.get("BENCH_FEEDBACK_CONNECTIONS", 128))
+    workers = int(os.environ.get("BENCH_FEEDBACK_WORKERS", str(os.cpu_count() or 1))) if postgres else 1
+    connections = int(os.environ.get("BENCH_FEEDBACK_CONNECTIONS", "128"))
     seconds = 5 if quick else 20
     warm_up_seconds = 3
     count = (warm_up_seconds + seconds) * TARGET * 2  # enough that no client runs out of invitations
     env = {**os.environ, "DATABASE_URL": url, "KAFKA_BOOTSTRAP_SERVERS": broker, "ENVIRONMENT": "test",
            "API_KEYS": json.dumps({API_KEY: ["*"]}), "SURVEY_COOLDOWN_DAYS": "0", "LOG_LEVEL": os.environ.get("BENCH_LOG_LEVEL", "WARNING"),
            "CONSUMER_GROUP": f"bench-{uuid.uuid4().hex[:6]}", "MIGRATE_ON_START": "false"}
-    subprocess.run([sys.executable, "-m", "services.feedback", "migrate"], env=env, check=True)
+    await asyncio.to_thread(subprocess.run, [sys.executable, "-m", "services.feedback", "migrate"], env=env, check=True)
     port = free_port()
     with _uvicorn(env, port, workers, scratch / "feedback.log") as service:
         base = f"http://127.0.0.1:{port}"
@@ -294,28 +294,37 @@ async def _nps_trend(settings: FeedbackSettings, rows: int) -> BenchResult:
             series = await nps_report(uow, Filters(), "week", "tier")
             seconds = time.perf_counter() - started
     return BenchResult(name=name, figure=round(seconds, 3), unit="s", target="<= 1 s on PostgreSQL",
-                       passed=seconds <= 1.0, comparison=f"{len(series)} (week, tier) rows folded from the daily roll-up (response_daily) plus responses not yet rolled up",
+                       passed=seconds <= 1.0, comparison=f"{len(series)} (week, tier) rows folded from the daily roll-up (response_daily) plus scores not yet rolled up",
                        details={"rows": rows})
 
 
 async def _fill_responses(engine: Any, rows: int) -> None:
-    """Generate synthetic NPS responses over two years in the database, already rolled up into their days
-    (the steady state the roll-up job keeps), then count the days once."""
+    """Generate synthetic NPS responses (and their scores) over two years in the database, already rolled
+    up into their days (the steady state the roll-up job keeps), then count the days once."""
     async with engine.begin() as connection:
         for offset in range(0, rows, 1_000_000):
             await connection.execute(text(_GENERATE), {"first": offset, "last": min(offset + 1_000_000, rows) - 1})
         await connection.execute(text(_COUNT_DAYS))
-        await connection.execute(text("ANALYZE responses"))
+        await connection.execute(text("ANALYZE response_scores"))
         await connection.execute(text("ANALYZE response_daily"))
 
 
 _GENERATE = """
-INSERT INTO responses (response_id, customer_id, survey_id, version, channel, kind, score, themes, answers, tier,
-                       responded_at, rolled_up)
-SELECT 'b-' || n, 'c-' || (n % 50000), 'bench-trend', 1, (ARRAY['web', 'app', 'store'])[1 + n % 3], 'nps', n % 11,
-       '[]', '{}', (ARRAY['high-value', 'potential', 'ordinary', 'low-value'])[1 + n % 4],
-       TIMESTAMPTZ '2025-01-01 00:00:00+00' + (n % 1051200) * INTERVAL '1 minute', true
-FROM generate_series(CAST(:first AS bigint), CAST(:last AS bigint)) AS n
+WITH generated AS (
+    SELECT 'b-' || n AS response_id, 'c-' || (n % 50000) AS customer_id, (ARRAY['web', 'app', 'store'])[1 + n % 3] AS channel,
+           n % 11 AS score, (ARRAY['high-value', 'potential', 'ordinary', 'low-value'])[1 + n % 4] AS tier,
+           TIMESTAMPTZ '2025-01-01 00:00:00+00' + (n % 1051200) * INTERVAL '1 minute' AS responded_at
+    FROM generate_series(CAST(:first AS bigint), CAST(:last AS bigint)) AS n
+), responses_ AS (
+    INSERT INTO responses (response_id, customer_id, survey_id, version, channel, kind, score, themes, answers,
+                           tier, responded_at)
+    SELECT response_id, customer_id, 'bench-trend', 1, channel, 'nps', score, '[]', '{}', tier, responded_at
+    FROM generated
+)
+INSERT INTO response_scores (response_id, question_id, customer_id, kind, score, survey_id, tier, channel,
+                             responded_at, rolled_up)
+SELECT response_id, 'nps', customer_id, 'nps', score, 'bench-trend', tier, channel, responded_at, true
+FROM generated
 """
 
 _COUNT_DAYS = """
@@ -323,6 +332,6 @@ INSERT INTO response_daily (day, survey_id, tier, channel, kind, scored, promote
 SELECT CAST(timezone('UTC', responded_at) AS date), coalesce(survey_id, ''), coalesce(tier, ''), channel, kind,
        count(score), sum(CASE WHEN score >= 9 THEN 1 ELSE 0 END), sum(CASE WHEN score <= 6 THEN 1 ELSE 0 END),
        0, coalesce(sum(score), 0)
-FROM responses WHERE survey_id = 'bench-trend' AND kind = 'nps'
+FROM response_scores WHERE survey_id = 'bench-trend' AND kind = 'nps'
 GROUP BY 1, 2, 3, 4, 5
 """
