@@ -73,6 +73,25 @@ async def _on_database_unavailable(request: Request, exc: DBAPIError) -> JSONRes
                             headers={"Retry-After": "5"})
 
 
+#: SQLSTATEs of text the database cannot store (PostgreSQL refuses NUL characters, for one): bad input, not a fault.
+UNSTORABLE_TEXT = {"22021", "22P05"}
+
+
+async def _on_database_error(request: Request, exc: DBAPIError) -> JSONResponse:
+    if _sqlstate(exc) in UNSTORABLE_TEXT:
+        return problem_response(422, "the request holds text the database cannot store (e.g. a NUL character)",
+                                title="Validation failed", instance=request.url.path)
+    return await _on_unexpected(request, exc)
+
+
+def _sqlstate(exc: DBAPIError) -> str | None:
+    for error in (exc.orig, getattr(exc.orig, "__cause__", None)):
+        state = getattr(error, "sqlstate", None) or getattr(error, "pgcode", None)
+        if state:
+            return str(state)
+    return None
+
+
 async def _on_unexpected(request: Request, exc: Exception) -> JSONResponse:
     log.exception("unhandled error", extra={"path": request.url.path})
     return problem_response(500, "an unexpected error occurred", instance=request.url.path)
@@ -87,4 +106,5 @@ def install_problem_handlers(app: FastAPI) -> None:
     app.add_exception_handler(OperationalError, _on_database_unavailable)  # type: ignore[arg-type]
     app.add_exception_handler(InterfaceError, _on_database_unavailable)  # type: ignore[arg-type]
     app.add_exception_handler(ConnectionError, _on_database_unavailable)  # type: ignore[arg-type]
+    app.add_exception_handler(DBAPIError, _on_database_error)  # type: ignore[arg-type]
     app.add_exception_handler(Exception, _on_unexpected)
