@@ -20,12 +20,14 @@ from shared.db import create_engine
 from shared.events.registry import dlq_topic
 from shared.http import health
 from shared.http.auth import ApiKeys
+from shared.http.idempotency import forget_old_answers
 from shared.http.middleware import PlatformMiddleware
 from shared.http.problems import install_problem_handlers
 from shared.http.ratelimit import RateLimiter
 from shared.metrics import PlatformMetrics
 from shared.migrations import upgrade_to_head
 from shared.outbox import OutboxRelay
+from shared.scheduler import periodic
 from shared.settings import ServiceSettings
 from shared.tables import PlatformTables
 from shared.uow import UnitOfWork, unit_of_work_factory
@@ -76,6 +78,11 @@ def create_service_app(definition: ServiceDefinition, settings: ServiceSettings)
     return app
 
 
+async def _forget_idempotent_answers(app: FastAPI) -> None:
+    await forget_old_answers(app.state.engine, app.state.tables.idempotency,
+                             timedelta(hours=app.state.settings.idempotency_retention_hours))
+
+
 @contextlib.asynccontextmanager
 async def _lifespan(app: FastAPI, definition: ServiceDefinition, settings: ServiceSettings) -> AsyncIterator[None]:
     state = app.state
@@ -100,7 +107,8 @@ async def _lifespan(app: FastAPI, definition: ServiceDefinition, settings: Servi
     )
     relay_task = asyncio.create_task(state.relay.run(), name="outbox-relay")
     bus_task = asyncio.create_task(_run_bus(definition, settings, state.consumer), name="consumer")
-    job_tasks = [asyncio.create_task(job(app), name=job.__name__) for job in definition.background_jobs]
+    jobs = (*definition.background_jobs, periodic("forget-idempotent-answers", timedelta(hours=1), _forget_idempotent_answers))
+    job_tasks = [asyncio.create_task(job(app), name=job.__name__) for job in jobs]
     log.info("service started", extra={"port": settings.port})
     try:
         yield

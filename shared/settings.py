@@ -37,6 +37,8 @@ class ServiceSettings(BaseSettings):
     outbox_poll_interval_ms: int = Field(default=100, ge=5)
     outbox_batch_size: int = Field(default=1000, ge=1)
     outbox_retention_hours: int = Field(default=24, ge=0)
+    #: How long a stored answer to an Idempotency-Key is replayed; answers can hold personal data, so they go after.
+    idempotency_retention_hours: int = Field(default=24, ge=1)
     api_keys: Annotated[dict[str, list[str]], NoDecode] = Field(default_factory=dict)
     cvp_api_key: str = ""
     max_body_bytes: int = Field(default=2 * 1024 * 1024, ge=1024)

@@ -4,12 +4,14 @@ from __future__ import annotations
 import hashlib
 import json
 from dataclasses import dataclass
+from datetime import timedelta
 from typing import Annotated, Any, Awaitable, Callable
 
 from fastapi import Depends, Header, Request
 from fastapi.encoders import jsonable_encoder
 from fastapi.responses import JSONResponse
-from sqlalchemy import Column, Integer, LargeBinary, MetaData, String, Table, insert, select
+from sqlalchemy import Column, Integer, LargeBinary, MetaData, String, Table, delete, insert, select
+from sqlalchemy.ext.asyncio import AsyncEngine
 from sqlalchemy.exc import IntegrityError
 
 from shared.db import UTCDateTime, utcnow
@@ -33,6 +35,13 @@ def idempotency_table(metadata: MetaData) -> Table:
         Column("body", LargeBinary, nullable=False),
         Column("created_at", UTCDateTime, nullable=False),
     )
+
+
+async def forget_old_answers(engine: AsyncEngine, table: Table, older_than: timedelta) -> int:
+    """Drop stored answers past the time a client may retry: they can hold personal data. Returns how many."""
+    async with engine.begin() as connection:
+        result = await connection.execute(delete(table).where(table.c.created_at < utcnow() - older_than))
+    return result.rowcount
 
 
 @dataclass
