@@ -5,7 +5,7 @@ PY := $(VENV)/bin/python
 INSTALLED := $(VENV)/.installed
 PG_TEST_URL ?= postgresql+asyncpg://postgres@127.0.0.1:5432/postgres
 
-.PHONY: install run test test-sqlite test-pg faults bench soak docs migration clean
+.PHONY: install run test test-sqlite test-pg faults faults-short bench soak docs migration clean
 
 $(INSTALLED): pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -30,9 +30,14 @@ test-pg: install
 	TEST_DATABASE_URL=$(PG_TEST_URL) $(PY) -m pytest tests/integration tests/e2e
 
 ## Faults injected while work flows: broker outage, killed consumers and replicas, database outage, poison records.
-## Minutes long (the broker outage lasts 60 s), so `make test` skips them. TEST_DATABASE_URL=... runs them on PostgreSQL.
+## Minutes long (the broker outage lasts 60 s), so `make test` skips them; CI runs the short ones. They run on the
+## PostgreSQL server at PG_TEST_URL, where the database itself can be taken away; FAULTS_DATABASE=sqlite runs them on SQLite.
 faults: install
-	$(PY) -m pytest tests/faults
+	$(if $(filter sqlite,$(FAULTS_DATABASE)),,TEST_DATABASE_URL=$(PG_TEST_URL)) $(PY) -m pytest tests/faults
+
+## The fault tests that take under a minute (database outage, poison records), for CI.
+faults-short: install
+	TEST_DATABASE_URL=$(PG_TEST_URL) $(PY) -m pytest tests/faults/test_database_outage.py tests/faults/test_poison_records.py
 
 ## Every benchmark the issues name; writes bench/RESULTS.md.
 bench: install
