@@ -30,7 +30,7 @@ test-pg: install
 	TEST_DATABASE_URL=$(PG_TEST_URL) $(PY) -m pytest tests/integration tests/e2e
 
 ## Faults injected while work flows: broker outage, killed consumers and replicas, database outage, poison records.
-## Minutes long (the broker outage lasts 60 s), so `make test` skips them; CI runs the short ones. They run on the
+## Minutes long (the broker outage lasts 60 s), so `make test` leaves them out; CI runs the short ones. They run on the
 ## PostgreSQL server at PG_TEST_URL, where the database itself can be taken away; FAULTS_DATABASE=sqlite runs them on SQLite.
 faults: install
 	$(if $(filter sqlite,$(FAULTS_DATABASE)),,TEST_DATABASE_URL=$(PG_TEST_URL)) $(PY) -m pytest tests/faults

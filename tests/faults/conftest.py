@@ -2,7 +2,7 @@
 system taken away (the network to the broker, a process, the database) while work flows.
 
 They take minutes (a broker outage lasts 60 s), so they run with `make faults` (`pytest tests/faults`);
-a run over the whole of tests/ skips them."""
+pyproject's testpaths leave them out of a bare `pytest` (`make test`)."""
 from __future__ import annotations
 
 from pathlib import Path
@@ -11,19 +11,6 @@ from typing import Iterator
 import pytest
 
 from shared.devbroker import start_broker
-
-FAULTS_DIR = Path(__file__).parent
-
-
-def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    asked_for = any(FAULTS_DIR == Path(arg.split("::")[0]).resolve() or FAULTS_DIR in Path(arg.split("::")[0]).resolve().parents
-                    for arg in config.args)
-    if asked_for:
-        return
-    skip = pytest.mark.skip(reason="fault tests run with `make faults`")
-    for item in items:
-        if FAULTS_DIR in Path(str(item.path)).parents:
-            item.add_marker(skip)
 
 
 @pytest.fixture
