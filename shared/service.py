@@ -104,6 +104,7 @@ async def _lifespan(app: FastAPI, definition: ServiceDefinition, settings: Servi
         publisher=state.publisher, metrics=state.metrics.consumer, batch_size=settings.consumer_batch_size,
         max_retries=settings.consumer_max_retries, retry_backoff=settings.consumer_retry_backoff_ms / 1000,
         client_id=f"{definition.name}-consumer", session_timeout_ms=settings.consumer_session_timeout_ms,
+        fetch_max_wait_ms=settings.consumer_fetch_max_wait_ms,
     )
     relay_task = asyncio.create_task(state.relay.run(), name="outbox-relay")
     bus_task = asyncio.create_task(_run_bus(definition, settings, state.consumer), name="consumer")

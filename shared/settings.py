@@ -34,6 +34,9 @@ class ServiceSettings(BaseSettings):
     consumer_max_retries: int = Field(default=3, ge=0)
     consumer_retry_backoff_ms: int = Field(default=200, ge=0)
     consumer_session_timeout_ms: int = Field(default=10_000, ge=1000)
+    #: How long the broker may hold a fetch that has nothing new. Apache Kafka answers as soon as data arrives;
+    #: a broker that holds the fetch to the end (the dev broker does) delays every event by up to this much.
+    consumer_fetch_max_wait_ms: int = Field(default=50, ge=1)
     outbox_poll_interval_ms: int = Field(default=100, ge=5)
     outbox_batch_size: int = Field(default=1000, ge=1)
     outbox_retention_hours: int = Field(default=24, ge=0)

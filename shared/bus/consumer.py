@@ -57,7 +57,8 @@ class ConsumerRunner:
     def __init__(self, *, bootstrap_servers: str, group_id: str, subscriptions: Subscriptions,
                  unit_of_work: Callable[[], UnitOfWork], inbox: Table, publisher: Publisher,
                  metrics: ConsumerMetrics | None = None, batch_size: int = 2000, max_retries: int = 3,
-                 retry_backoff: float = 0.2, client_id: str | None = None, session_timeout_ms: int = 10_000):
+                 retry_backoff: float = 0.2, client_id: str | None = None, session_timeout_ms: int = 10_000,
+                 fetch_max_wait_ms: int = 50):
         self.subscriptions = dict(subscriptions)
         self.topics = sorted({event_type for event_type, _ in self.subscriptions})
         self.group_id = group_id
@@ -71,6 +72,7 @@ class ConsumerRunner:
         self._max_retries = max_retries
         self._backoff = retry_backoff
         self._session_timeout_ms = session_timeout_ms
+        self._fetch_max_wait_ms = fetch_max_wait_ms
         self._stopping = asyncio.Event()
         self.started = asyncio.Event()
 
@@ -148,6 +150,7 @@ class ConsumerRunner:
                 metadata_max_age_ms=5_000,
                 session_timeout_ms=self._session_timeout_ms,
                 heartbeat_interval_ms=max(100, self._session_timeout_ms // 10),
+                fetch_max_wait_ms=self._fetch_max_wait_ms,
             )
             try:
                 await consumer.start()
