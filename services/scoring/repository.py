@@ -104,7 +104,7 @@ def _aggregate_values(customer_id: str, row: dict[str, Any] | None, now: datetim
 
 async def load_facts(session: AsyncSession, customer_ids: Sequence[str] | None = None) -> Facts:
     """Facts of the given customers (or of everybody) with their stored scores, as arrays: on PostgreSQL
-    in one query, elsewhere in one query per chunk of customers."""
+    in one query (everybody: in a few side by side, from one snapshot), elsewhere in one query per chunk."""
     if session.bind.dialect.name == "postgresql":
         from services.scoring.repository_bulk import load_facts_in_bulk
         return await load_facts_in_bulk(session, customer_ids)

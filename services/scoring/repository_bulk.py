@@ -3,12 +3,13 @@ changed scores written back set-based (arrays through unnest for a few, binary C
 table for many), so no Python object is built per customer on the way."""
 from __future__ import annotations
 
+import asyncio
 import json
 from datetime import datetime
-from itertools import repeat
 from typing import Any, Sequence
 
 import numpy as np
+from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.scoring.repository import facts_from_columns
@@ -29,7 +30,8 @@ LEFT JOIN (SELECT customer_id, count(*) AS open FROM complaints
 {customers}
 """.replace("{numbers}", ", ".join(f"array_send(array_agg(coalesce(({n})::float8, 'NaN')))" for n in _NUMBERS)
             ).replace("{none}", str(NO_FINGERPRINT))
-_LOAD_EVERYBODY = _LOAD.format(complaints="", customers="")
+_LOAD_PART = _LOAD.format(complaints="AND (hashtext(customer_id) & 2147483647) % $1 = $2",
+                          customers="WHERE (hashtext(a.customer_id) & 2147483647) % $1 = $2")
 _LOAD_SOME = _LOAD.format(complaints="AND customer_id = ANY($1::varchar[])",
                           customers="WHERE a.customer_id = ANY($1::varchar[])")
 #: Elements of a float8 and of an int8 array in binary form: each its length, then its big-endian value.
@@ -58,13 +60,22 @@ ON CONFLICT (customer_id) DO UPDATE SET {_SET.format(source="excluded")}
 
 # `stored` says whether the customer had a row when the facts were read: those rows are updated through a
 # join, the others inserted (a row that appeared meanwhile is updated instead, one erased meanwhile stays away).
-_STAGING = "CREATE TEMPORARY TABLE IF NOT EXISTS scores_in (LIKE customer_scores, stored boolean) ON COMMIT DROP"
+# Numbers are copied as they are computed (NaN, a score of 0 for none) and become NULL on the way out of the
+# staging table; the model version and the time are the same for every row, so they are parameters.
+_COPIED = tuple(column for column in _COLUMNS if column not in ("model_version", "scored_at"))
+_STAGING = (f"CREATE TEMPORARY TABLE IF NOT EXISTS scores_in ON COMMIT DROP AS "
+            f"SELECT {', '.join(_COPIED)}, true AS stored FROM customer_scores WITH NO DATA")
+_FLOATS = ("p_alive", "expected_purchases_90d", "expected_spend", "clv", "value_percentile", "usual_gap_days")
+_FROM_STAGING = {column: f"nullif(i.{column}, 'NaN')" if column in _FLOATS else
+                 f"nullif(i.{column}, 0)" if column in ("r", "f", "m") else f"i.{column}" for column in _COPIED}
+_FROM_STAGING.update(model_version="$1::varchar", scored_at="$2::timestamptz")
 _UPDATE_FROM_STAGING = f"""
-UPDATE customer_scores AS s SET {_SET.format(source="i")} FROM scores_in AS i
+UPDATE customer_scores AS s SET {", ".join(f"{c} = {_FROM_STAGING[c]}" for c in _COLUMNS[1:])} FROM scores_in AS i
 WHERE s.customer_id = i.customer_id AND i.stored
 """
 _INSERT_FROM_STAGING = f"""
-INSERT INTO customer_scores ({_NAMES}) SELECT {_NAMES} FROM scores_in WHERE NOT stored
+INSERT INTO customer_scores ({_NAMES}) SELECT {", ".join(_FROM_STAGING[c] for c in _COLUMNS)} FROM scores_in AS i
+WHERE NOT i.stored
 ON CONFLICT (customer_id) DO UPDATE SET {_SET.format(source="excluded")}
 """
 
@@ -78,17 +89,35 @@ async def _driver(session: AsyncSession) -> Any:
     return raw.driver_connection
 
 
+#: The whole population is read in this many parts at once, each on a connection of its own.
+PARTS = 2
+
+
 async def load_facts_in_bulk(session: AsyncSession, customer_ids: Sequence[str] | None = None) -> Facts:
-    """Facts and stored scores of these customers (or of everybody) from one query."""
-    driver = await _driver(session)
-    if customer_ids is None:
-        await driver.execute("SET LOCAL work_mem = '256MB'")  # the joins of a whole population stay in memory
-        row = list((await driver.fetchrow(_LOAD_EVERYBODY)).values())
+    """Facts and stored scores of these customers from one query, or of everybody from PARTS queries
+    that run side by side and all see the database as this transaction's snapshot shows it."""
+    if customer_ids is None:  # (through the session, which opens the transaction the snapshot lives in)
+        rows = await _load_everybody(session.bind, await session.scalar(text("SELECT pg_export_snapshot()")))
     else:
-        row = list((await driver.fetchrow(_LOAD_SOME, sorted(set(customer_ids)))).values())
-    numbers = [_from_binary(value, _FLOAT8) for value in row[1:1 + len(_NUMBERS)]]
-    tier, stage, risk = (value or [] for value in row[1 + len(_NUMBERS):-1])
-    return facts_from_columns([row[0] or [], *numbers, tier, stage, risk, _from_binary(row[-1], _INT8)])
+        driver = await _driver(session)
+        rows = [list((await driver.fetchrow(_LOAD_SOME, sorted(set(customer_ids)))).values())]
+    ids = [customer_id for row in rows for customer_id in row[0] or []]
+    numbers = [np.concatenate([_from_binary(row[n], _FLOAT8) for row in rows]) for n in range(1, 1 + len(_NUMBERS))]
+    tier, stage, risk = ([value for row in rows for value in row[n] or []] for n in range(-4, -1))
+    fingerprint = np.concatenate([_from_binary(row[-1], _INT8) for row in rows])
+    return facts_from_columns([ids, *numbers, tier, stage, risk, fingerprint])
+
+
+async def _load_everybody(engine: Any, snapshot: str) -> list[list[Any]]:
+    async def part(number: int) -> list[Any]:
+        async with engine.connect() as connection:
+            driver = (await connection.get_raw_connection()).driver_connection
+            async with driver.transaction(isolation="repeatable_read", readonly=True):
+                await driver.execute(f"SET TRANSACTION SNAPSHOT '{snapshot}'")
+                await driver.execute("SET LOCAL work_mem = '256MB'")  # the joins stay in memory
+                return list((await driver.fetchrow(_LOAD_PART, PARTS, number)).values())
+
+    return list(await asyncio.gather(*(part(number) for number in range(PARTS))))
 
 
 def _from_binary(array: bytes | None, element: np.dtype) -> np.ndarray:
@@ -100,14 +129,6 @@ def _from_binary(array: bytes | None, element: np.dtype) -> np.ndarray:
 def _nullable(values: np.ndarray) -> list[Any]:
     """NaN as None, whole numbers as int."""
     return np.where(np.isnan(values), None, np.nan_to_num(values).astype(np.int64)).tolist()
-
-
-def _optional(values: np.ndarray) -> list[Any]:
-    return np.where(np.isnan(values), None, values).tolist()
-
-
-def _rfm(values: np.ndarray) -> list[Any]:
-    return np.where(values > 0, values.astype(np.int64), None).tolist()
 
 
 async def write_changed_scores(session: AsyncSession, facts: Facts, scores: Scores, fingerprint: np.ndarray,
@@ -129,18 +150,17 @@ async def write_changed_scores(session: AsyncSession, facts: Facts, scores: Scor
             pick(fingerprint).tolist(), model_version, now)
         return
     columns = [pick(facts.customer_id).tolist(), _nullable(pick(scores.recency_days)),
-               *(_rfm(pick(values)) for values in (scores.r, scores.f, scores.m)), pick(scores.segment).tolist(),
-               *(_optional(pick(values)) for values in (scores.p_alive, scores.expected_purchases_90d,
-                                                        scores.expected_spend, scores.clv, scores.value_percentile,
-                                                        scores.usual_gap_days)),
-               pick(scores.tier).tolist(), pick(scores.stage).tolist(), pick(scores.churn_risk).tolist()]
+               *(pick(values).astype(np.int16).tolist() for values in (scores.r, scores.f, scores.m)),
+               pick(scores.segment).tolist(),
+               *(pick(getattr(scores, name)).astype(np.float64).tolist() for name in _FLOATS),
+               pick(scores.tier).tolist(), pick(scores.stage).tolist(), pick(scores.churn_risk).tolist(),
+               pick(fingerprint).tolist()]
     stored = (pick(facts.previous_stage) != None).tolist()  # noqa: E711 (elementwise); stage is never NULL
     await driver.execute(_STAGING)
     await driver.execute("TRUNCATE scores_in")
-    await driver.copy_records_to_table("scores_in", columns=(*_COLUMNS, "stored"), records=zip(
-        *columns, repeat(model_version), repeat(now), pick(fingerprint).tolist(), stored))
-    await driver.execute(_UPDATE_FROM_STAGING)
-    await driver.execute(_INSERT_FROM_STAGING)
+    await driver.copy_records_to_table("scores_in", columns=(*_COPIED, "stored"), records=zip(*columns, stored))
+    await driver.execute(_UPDATE_FROM_STAGING, model_version, now)
+    await driver.execute(_INSERT_FROM_STAGING, model_version, now)
 
 
 _HISTORY = ("customer_id", "kind", "previous", "current", "reasons", "model_version", "at")

@@ -12,9 +12,12 @@ import pytest
 from fastapi import FastAPI
 from sqlalchemy import select, update
 
+from services.scoring import repository_bulk
 from services.scoring.consumers import ingest_config
 from services.scoring.handlers import OrderToCount, count_purchases
+from services.scoring.handlers_customers import register_customers
 from services.scoring.models import CustomerAggregate, CustomerScore, ScoreChange
+from services.scoring.repository import load_facts
 from services.scoring.rescoring import rescore_everybody
 from shared.db import utcnow
 from tests.support.scoring import new_customer, scoring_service
@@ -139,3 +142,39 @@ async def test_a_new_day_rewrites_the_buyers_scores_and_records_only_real_change
         after = (await connection.execute(select(ScoreChange.kind).where(
             ScoreChange.customer_id == customer_id))).scalars().all()
     assert sorted(after) == sorted(history)  # a day older is no new tier, stage or risk
+
+
+async def test_scores_written_for_many_customers_equal_those_written_for_a_few(
+        app: FastAPI, monkeypatch: pytest.MonkeyPatch) -> None:
+    buyer, prospect = new_customer(), new_customer()
+    await count(app, orders_of(buyer))
+    async with app.state.unit_of_work() as uow:
+        await register_customers(uow, {prospect: NOW}, ingest_config(app.state.settings), utcnow())
+        await uow.commit()
+    now = utcnow()
+    monkeypatch.setattr(repository_bulk, "ARRAYS_UP_TO", 1_000_000)  # PostgreSQL: a few go as arrays
+    async with app.state.unit_of_work() as uow:
+        await rescore_everybody(uow, app.state.scoring_config, now)
+        await uow.commit()
+    few = {customer_id: await scores(app, customer_id) for customer_id in (buyer, prospect)}
+    assert few[prospect]["r"] is None and few[prospect]["clv"] is None and few[buyer]["r"] is not None
+    async with app.state.engine.begin() as connection:
+        await connection.execute(update(CustomerScore).values(fingerprint=None))
+    monkeypatch.setattr(repository_bulk, "ARRAYS_UP_TO", 0)  # PostgreSQL: many go through COPY
+    async with app.state.unit_of_work() as uow:
+        summary = await rescore_everybody(uow, app.state.scoring_config, now)
+        await uow.commit()
+    assert summary.scores_written == summary.customers
+    assert {customer_id: await scores(app, customer_id) for customer_id in (buyer, prospect)} == few
+
+
+async def test_everybody_is_read_once_with_the_same_facts_as_when_read_by_name(app: FastAPI) -> None:
+    for _ in range(5):
+        await count(app, orders_of(new_customer()))
+    async with app.state.unit_of_work() as uow:
+        everybody = await load_facts(uow.session)
+        by_name = await load_facts(uow.session, everybody.customer_id.tolist())
+    assert len(set(everybody.customer_id.tolist())) == len(everybody.customer_id) >= 5
+    order, named_order = everybody.customer_id.argsort(), by_name.customer_id.argsort()
+    for field in ("customer_id", "purchase_days", "total_spend", "previous_stage", "stored_fingerprint"):
+        assert getattr(everybody, field)[order].tolist() == getattr(by_name, field)[named_order].tolist()
