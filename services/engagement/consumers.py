@@ -73,7 +73,8 @@ async def on_customer_erased(uow: UnitOfWork, events: list[Received]) -> None:
 async def on_customer_merged(uow: UnitOfWork, events: list[Received]) -> None:
     for e in events:
         await customers.merge_customers(uow, e.data.merged_customer_id, e.data.surviving_customer_id)  # type: ignore[attr-defined]
-        await journeys.end_merged_customer(uow, e.data.merged_customer_id, utcnow())  # type: ignore[attr-defined]
+        await journeys.move_merged_customer(uow, e.data.merged_customer_id,  # type: ignore[attr-defined]
+                                            e.data.surviving_customer_id, utcnow())  # type: ignore[attr-defined]
 
 
 async def on_survey_invited(uow: UnitOfWork, events: list[Received]) -> None:

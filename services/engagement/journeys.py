@@ -180,13 +180,22 @@ async def forget_customer(uow: UnitOfWork, customer_id: str) -> None:
                               .execution_options(synchronize_session=False))
 
 
-async def end_merged_customer(uow: UnitOfWork, merged_customer_id: str, now: datetime) -> int:
-    """A merged-away customer's journeys end; the surviving customer keeps their own."""
-    result = await uow.session.execute(update(JourneyInstance).where(
+async def move_merged_customer(uow: UnitOfWork, merged_customer_id: str, surviving_customer_id: str,
+                               now: datetime) -> int:
+    """A merged-away customer's journeys carry on as the surviving customer's, history included. Where both were
+    in the same journey, the survivor's own instance goes on and the other ends. Returns how many ended."""
+    survivors_journeys = select(JourneyInstance.journey_id).where(
+        JourneyInstance.customer_id == surviving_customer_id, JourneyInstance.status == ACTIVE).scalar_subquery()
+    ended = await uow.session.execute(update(JourneyInstance).where(
         JourneyInstance.customer_id == merged_customer_id, JourneyInstance.status == ACTIVE,
+        JourneyInstance.journey_id.in_(survivors_journeys),
     ).values(status=EXITED, exit_reason="customer_merged", due_at=None, finished_at=now, updated_at=now,
              version=JourneyInstance.version + 1).execution_options(synchronize_session=False))
-    return int(result.rowcount or 0)
+    await uow.session.execute(update(JourneyInstance).where(JourneyInstance.customer_id == merged_customer_id)
+                              .values(customer_id=surviving_customer_id, updated_at=now,
+                                      version=JourneyInstance.version + 1)
+                              .execution_options(synchronize_session=False))
+    return int(ended.rowcount or 0)
 
 
 # --- calendar days -------------------------------------------------------------------------------------

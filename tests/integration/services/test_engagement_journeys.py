@@ -24,6 +24,7 @@ from services.engagement.settings import EngagementSettings
 from shared.db import create_engine
 from shared.events.catalogue import (
     ComplaintOpenedV1,
+    CustomerMergedV1,
     FeedbackReceivedV1,
     LifecycleStageChangedV1,
     PurchaseRecordedV1,
@@ -156,6 +157,31 @@ async def test_a_purchase_ends_a_win_back_journey_before_its_offer(stack: Stack,
     messages = (await stack.http.get("/messages", params={"customer_id": buyer})).json()["items"]
     assert [m for m in messages if m["journey_id"] == journey_id] == []
     assert (await instances(stack, buyer, journey_id))[0]["status"] == "exited"
+
+
+async def test_a_merged_customers_journey_carries_on_as_the_survivors_unless_the_survivor_is_in_it(stack: Stack, broker: str, own_journeys: list[Any]) -> None:
+    journey_id = await put_journey(stack, own_journeys, {
+        "trigger": {"event": "lifecycle-stage-changed", "to": "at-risk"},
+        "steps": [{"id": "wait", "type": "wait", "duration": "P3D"},
+                  {"id": "mail", "type": "send", "channel": "email", "priority": "win_back", "body": "We miss you"}]})
+    surviving, merged, both_in_it = new_customer(), new_customer(), new_customer()
+    await asyncio.gather(*(register(stack, broker, c) for c in (surviving, merged, both_in_it)))
+    await publish(broker, [at_risk(merged), at_risk(both_in_it)])
+    moving = await instance_when(stack, merged, journey_id, step_id="mail")
+    other = await instance_when(stack, both_in_it, journey_id, step_id="mail")
+    await publish(broker, [CustomerMergedV1(surviving_customer_id=surviving, merged_customer_id=merged)])
+    moved = await instance_when(stack, surviving, journey_id, instance_id=moving["instance_id"])
+    assert (moved["status"], moved["step_id"], moved["due_at"]) == ("active", "mail", moving["due_at"])
+    assert await instances(stack, merged, journey_id) == []
+    await publish(broker, [CustomerMergedV1(surviving_customer_id=both_in_it, merged_customer_id=surviving)])
+
+    async def both() -> dict[str, dict[str, Any]] | None:
+        found = {i["instance_id"]: i for i in await instances(stack, both_in_it, journey_id)}
+        return found if len(found) == 2 else None
+    found = await eventually(both, timeout=30)
+    assert (found[moving["instance_id"]]["status"], found[moving["instance_id"]]["exit_reason"]) == \
+        ("exited", "customer_merged")
+    assert found[other["instance_id"]]["status"] == "active"
 
 
 async def test_a_detractors_feedback_starts_service_recovery_and_a_promoters_does_not(stack: Stack, broker: str, own_journeys: list[Any]) -> None:
