@@ -8,7 +8,7 @@ from typing import Any
 from sqlalchemy import ColumnElement, delete, insert, literal, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from services.profile.bulk import insert_rows
+from services.profile.bulk import insert_rows, one_of
 from services.profile.models import Customer, Segment, SegmentDirtyCustomer, SegmentMembership
 from shared.db import UTCDateTime, utcnow
 from shared.events.catalogue import SegmentMembershipChangedV1
@@ -33,7 +33,8 @@ async def take_dirty(session: AsyncSession, limit: int) -> tuple[list[str], date
 
 async def clear_dirty(session: AsyncSession, customer_ids: list[str], up_to: datetime) -> None:
     # A customer marked again while we worked keeps their newer mark, and is done next time.
-    await session.execute(delete(DIRTY).where(DIRTY.c.customer_id.in_(customer_ids), DIRTY.c.marked_at <= up_to))
+    await session.execute(delete(DIRTY).where(one_of(session.bind.dialect.name, DIRTY.c.customer_id, customer_ids),
+                                               DIRTY.c.marked_at <= up_to))
 
 
 async def close_memberships(session: AsyncSession, customer_id: str) -> None:
@@ -53,8 +54,9 @@ async def apply_membership(uow: UnitOfWork, segment: Segment, members: Any, *, n
                                           MEMBERSHIPS.c.exited_at.is_(None),
                                           MEMBERSHIPS.c.customer_id.not_in(members)]
     if scope is not None:
-        newcomers = newcomers.where(Customer.customer_id.in_(scope))
-        leaving.append(MEMBERSHIPS.c.customer_id.in_(scope))
+        dialect = uow.session.bind.dialect.name
+        newcomers = newcomers.where(one_of(dialect, Customer.customer_id, scope))
+        leaving.append(one_of(dialect, MEMBERSHIPS.c.customer_id, scope))
     at = literal(now, UTCDateTime())
     entered = (await uow.session.execute(
         insert(MEMBERSHIPS).from_select(["segment_id", "customer_id", "entered_at"],
