@@ -23,7 +23,8 @@ DEFINITION = ServiceDefinition(
     metadata=metadata,
     tables=tables,
     migrations=Path(__file__).parent / "migrations",
-    routers=(api_surveys.router, api_public.router, api.router, api_analytics.router),
+    # The public survey pages first: answering a link is the busiest route, and routes match in order.
+    routers=(api_public.router, api_surveys.router, api.router, api_analytics.router),
     subscriptions=subscriptions,  # type: ignore[arg-type]
     produces=("complaint-opened", "complaint-resolved", "feedback-received", "survey-invited"),
     background_jobs=BACKGROUND_JOBS,

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, NoReturn
 
-from sqlalchemy import insert, select, update
+from sqlalchemy import bindparam, insert, select, update
 
 from services.feedback import domain, tokens
 from services.feedback.errors import FeedbackError, conflict, invalid, not_found
@@ -62,15 +62,39 @@ class OpenedInvitation:
     stage: str | None
 
 
+# Built once: a statement object keeps its cache key, so each batch only binds its ids (Core tables, not
+# the ORM entities, so the claim skips the ORM's bulk-update bookkeeping).
+_INVITATIONS, _STANDING = Invitation.__table__, CustomerStanding.__table__
+_INVITATIONS_TO_ANSWER = (
+    select(_INVITATIONS.c.invitation_id, _INVITATIONS.c.customer_id, _INVITATIONS.c.survey_id,
+           _INVITATIONS.c.version, _INVITATIONS.c.channel, _INVITATIONS.c.status, _STANDING.c.tier,
+           _STANDING.c.churn_risk, _STANDING.c.stage)
+    .select_from(_INVITATIONS.outerjoin(_STANDING, _STANDING.c.customer_id == _INVITATIONS.c.customer_id))
+    .where(_INVITATIONS.c.invitation_id.in_(bindparam("invitation_ids", expanding=True))))
+_CLAIM_INVITATIONS = (
+    update(_INVITATIONS)
+    .where(_INVITATIONS.c.invitation_id.in_(bindparam("invitation_ids", expanding=True)),
+           _INVITATIONS.c.status == "sent")
+    .values(status="responded", responded_at=bindparam("now"))
+    .returning(_INVITATIONS.c.invitation_id))
+_INSERT_RESPONSES = insert(Response.__table__)
+_INSERT_THEMES = insert(ResponseTheme.__table__)
+_INSERT_SCORES = insert(ResponseScore.__table__)
+
+
+def _id_list(invitation_ids: list[str]) -> list[str]:
+    """Distinct ids, padded to the next power of two by repeating one: each IN list length is a statement
+    of its own for the server and the driver's prepared-statement cache, and a batch can be any size."""
+    distinct = list(dict.fromkeys(invitation_ids))
+    size = 1 << (len(distinct) - 1).bit_length()
+    return distinct + distinct[-1:] * (size - len(distinct))
+
+
 async def invitations_to_answer(uow: UnitOfWork, invitation_ids: list[str]) -> dict[str, OpenedInvitation]:
     """The invitations among `invitation_ids` that exist, with their customers' standing, in one query."""
-    invitations, standing = Invitation.__table__, CustomerStanding.__table__
-    rows = await uow.session.execute(
-        select(invitations.c.invitation_id, invitations.c.customer_id, invitations.c.survey_id,
-               invitations.c.version, invitations.c.channel, invitations.c.status, standing.c.tier,
-               standing.c.churn_risk, standing.c.stage)
-        .select_from(invitations.outerjoin(standing, standing.c.customer_id == invitations.c.customer_id))
-        .where(invitations.c.invitation_id.in_(set(invitation_ids))))
+    if not invitation_ids:
+        return {}
+    rows = await uow.session.execute(_INVITATIONS_TO_ANSWER, {"invitation_ids": _id_list(invitation_ids)})
     return {row.invitation_id: OpenedInvitation(*row) for row in rows}
 
 
@@ -93,10 +117,7 @@ async def claim_invitations(uow: UnitOfWork, invitation_ids: list[str], *, now: 
     many requests race for it."""
     if not invitation_ids:
         return set()
-    claimed = await uow.session.execute(
-        update(Invitation.__table__)
-        .where(Invitation.invitation_id.in_(set(invitation_ids)), Invitation.status == "sent")
-        .values(status="responded", responded_at=now).returning(Invitation.invitation_id))
+    claimed = await uow.session.execute(_CLAIM_INVITATIONS, {"invitation_ids": _id_list(invitation_ids), "now": now})
     return {row[0] for row in claimed}
 
 
@@ -111,11 +132,11 @@ def link_gone() -> FeedbackError:
 
 async def store_responses(uow: UnitOfWork, responses: list[NewResponse]) -> None:
     """Insert responses with their themes and scores: one statement per table, however many."""
-    for table, rows in ((Response.__table__, [r.response for r in responses]),
-                        (ResponseTheme.__table__, [row for r in responses for row in r.themes]),
-                        (ResponseScore.__table__, [row for r in responses for row in r.scores])):
+    for statement, rows in ((_INSERT_RESPONSES, [r.response for r in responses]),
+                            (_INSERT_THEMES, [row for r in responses for row in r.themes]),
+                            (_INSERT_SCORES, [row for r in responses for row in r.scores])):
         if rows:
-            await uow.session.execute(insert(table), rows)
+            await uow.session.execute(statement, rows)
 
 
 async def announce(uow: UnitOfWork, settings: FeedbackSettings, response: NewResponse, *, tier: str | None,

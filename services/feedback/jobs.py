@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import asyncio
+import gc
 import logging
 from datetime import timedelta
 
@@ -59,6 +60,10 @@ async def warm_up_text_models(app: FastAPI) -> None:
         await asyncio.to_thread(text.warm_up)
     except Exception:
         log.exception("text models failed to load; comments will load them on demand")
+        return
+    # The dictionaries and models are hundreds of thousands of objects that live as long as the process:
+    # move them out of the collector's reach, or every full collection walks them all again.
+    gc.freeze()
 
 
 BACKGROUND_JOBS = (
