@@ -5,7 +5,8 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import BigInteger, DateTime, Integer, event, text
+from sqlalchemy import BigInteger, ColumnElement, DateTime, Integer, any_, bindparam, event, text
+from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 from sqlalchemy.types import TypeDecorator
@@ -80,3 +81,11 @@ def dialect_insert(dialect_name: str, table: Any) -> Any:
     else:
         from sqlalchemy.dialects.sqlite import insert
     return insert(table)
+
+
+def one_of(dialect_name: str, column: Any, values: list[Any]) -> ColumnElement[bool]:
+    """`column IN values`, kept one prepared statement on PostgreSQL whatever the number of values
+    (`= ANY(array)`)."""
+    if dialect_name == "postgresql":
+        return column == any_(bindparam(None, values, type_=ARRAY(column.type)))  # type: ignore[no-any-return]
+    return column.in_(values)  # type: ignore[no-any-return]

@@ -8,10 +8,23 @@ from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
-from sqlalchemy import Column, Index, LargeBinary, MetaData, String, Table, delete, func, select, text, update
-from sqlalchemy.ext.asyncio import AsyncEngine
+from sqlalchemy import (
+    Column,
+    Index,
+    LargeBinary,
+    MetaData,
+    String,
+    Table,
+    delete,
+    func,
+    insert,
+    select,
+    text,
+    update,
+)
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
-from shared.db import BigIntPK, UTCDateTime, utcnow
+from shared.db import BigIntPK, UTCDateTime, one_of, utcnow
 from shared.events.envelope import CloudEvent, encode
 
 log = logging.getLogger(__name__)
@@ -44,6 +57,20 @@ def outbox_row(event: CloudEvent) -> dict[str, Any]:
         "created_at": utcnow(),
         "published_at": None,
     }
+
+
+async def write_events(session: AsyncSession, table: Table, events: list[CloudEvent]) -> None:
+    """Add the events to the outbox: on PostgreSQL one statement with a column of each kind as an array,
+    whatever their number; elsewhere a multi-row INSERT."""
+    if session.bind.dialect.name != "postgresql":
+        await session.execute(insert(table), [outbox_row(event) for event in events])
+        return
+    await session.execute(text(
+        f"INSERT INTO {table.name} (event_id, topic, key, payload, created_at) "
+        "SELECT i, t, k, p, :now FROM unnest(CAST(:ids AS varchar[]), CAST(:topics AS varchar[]), "
+        "CAST(:keys AS varchar[]), CAST(:payloads AS bytea[])) AS u(i, t, k, p)"),
+        {"now": utcnow(), "ids": [e.id for e in events], "topics": [e.type for e in events],
+         "keys": [e.subject for e in events], "payloads": [encode(e) for e in events]})
 
 
 @dataclass
@@ -119,9 +146,9 @@ class OutboxRelay:
                 if not rows:
                     return 0
                 await self.publisher.publish_many([(r.topic, r.key, r.payload) for r in rows])
-                await connection.execute(
-                    update(self.table).where(self.table.c.id.in_([r.id for r in rows])).values(published_at=utcnow())
-                )
+                await connection.execute(update(self.table).where(one_of(connection.dialect.name, self.table.c.id,
+                                                                          [r.id for r in rows]))
+                                         .values(published_at=utcnow()))
         self.stats.published += len(rows)
         return len(rows)
 
@@ -136,3 +163,4 @@ class OutboxRelay:
             await connection.execute(
                 delete(self.table).where(self.table.c.published_at < utcnow() - self.retention)
             )
+

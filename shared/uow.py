@@ -3,12 +3,12 @@ from __future__ import annotations
 
 from typing import Any, Callable
 
-from sqlalchemy import Table, insert
+from sqlalchemy import Table
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from shared.events.envelope import CloudEvent, EventData, new_event
 from shared.logging import current_correlation_id
-from shared.outbox import outbox_row
+from shared.outbox import write_events
 
 
 class UnitOfWork:
@@ -55,7 +55,7 @@ class UnitOfWork:
 
     async def commit(self) -> None:
         if self._events:
-            await self.session.execute(insert(self._outbox), [outbox_row(event) for event in self._events])
+            await write_events(self.session, self._outbox, self._events)
         await self.session.commit()
         published = bool(self._events)
         self._events = []

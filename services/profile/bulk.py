@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import ColumnElement, Table, any_, bindparam, func, select
+from sqlalchemy import Table, bindparam, func, select
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -44,10 +44,3 @@ async def insert_rows(session: AsyncSession, table: Table, rows: list[dict[str, 
     result = await (session.execute(statement) if parameters is None else session.execute(statement, parameters))
     return list(result.all()) if returning else []
 
-
-def one_of(dialect_name: str, column: Any, values: list[Any]) -> ColumnElement[bool]:
-    """`column IN values`, kept one prepared statement on PostgreSQL whatever the number of values
-    (`= ANY(array)`)."""
-    if dialect_name == "postgresql":
-        return column == any_(bindparam(None, values, type_=ARRAY(column.type)))  # type: ignore[no-any-return]
-    return column.in_(values)  # type: ignore[no-any-return]

@@ -8,9 +8,9 @@ from typing import Any
 from sqlalchemy import ColumnElement, delete, insert, literal, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from services.profile.bulk import insert_rows, one_of
+from services.profile.bulk import insert_rows
 from services.profile.models import Customer, Segment, SegmentDirtyCustomer, SegmentMembership
-from shared.db import UTCDateTime, utcnow
+from shared.db import UTCDateTime, one_of, utcnow
 from shared.events.catalogue import SegmentMembershipChangedV1
 from shared.uow import UnitOfWork
 

@@ -10,7 +10,6 @@ from sqlalchemy import Select, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import selectinload
 
-from services.profile.bulk import one_of
 from services.profile.domain import OrderKey
 from services.profile.models import (
     Customer,
@@ -19,6 +18,7 @@ from services.profile.models import (
     Purchase,
     SearchKey,
 )
+from shared.db import one_of
 
 READ_PROFILE = (selectinload(Customer.tags), selectinload(Customer.external_ids), selectinload(Customer.consents))
 FULL_PROFILE = (*READ_PROFILE, selectinload(Customer.search_keys))
