@@ -2,8 +2,11 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import fcntl
 import os
 import zlib
+from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
@@ -25,6 +28,27 @@ def alembic_config(script_location: Path, connection: Connection | None = None) 
 
 
 async def upgrade_to_head(engine: AsyncEngine, script_location: Path) -> None:
+    async with _sqlite_file_lock(engine):
+        await _upgrade(engine, script_location)
+
+
+@contextlib.asynccontextmanager
+async def _sqlite_file_lock(engine: AsyncEngine) -> AsyncIterator[None]:
+    """Replicas sharing one SQLite file take turns through a lock file beside it (SQLite has no lock that
+    lasts from reading the schema version to the end of the migration's DDL)."""
+    database = engine.url.database if engine.dialect.name == "sqlite" else None
+    if not database or database == ":memory:":
+        yield
+        return
+    with open(f"{database}.migrate-lock", "a") as lock:
+        await asyncio.to_thread(fcntl.flock, lock.fileno(), fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(lock.fileno(), fcntl.LOCK_UN)
+
+
+async def _upgrade(engine: AsyncEngine, script_location: Path) -> None:
     async with engine.begin() as connection:
         if connection.dialect.name == "postgresql":
             # Replicas starting together take turns; the second finds nothing left to do.

@@ -1,6 +1,7 @@
 """Each service's Alembic history builds exactly the schema its models describe, on SQLite and PostgreSQL."""
 from __future__ import annotations
 
+import asyncio
 import importlib
 
 import pytest
@@ -26,4 +27,19 @@ async def test_migrations_build_the_schema_the_models_describe(service: str, dat
                                               definition.metadata))
     finally:
         await engine.dispose()
+    assert differences == []
+
+
+@pytest.mark.parametrize("service", SERVICES)
+async def test_replicas_starting_together_migrate_once_and_both_start(service: str, database_url: str) -> None:
+    definition = importlib.import_module(f"services.{service}.app").DEFINITION
+    engines = [create_engine(database_url) for _ in range(3)]
+    try:
+        await asyncio.gather(*(upgrade_to_head(engine, definition.migrations) for engine in engines))
+        async with engines[0].connect() as connection:
+            differences = await connection.run_sync(
+                lambda sync: compare_metadata(MigrationContext.configure(sync, opts={"compare_type": True}),
+                                              definition.metadata))
+    finally:
+        await asyncio.gather(*(engine.dispose() for engine in engines))
     assert differences == []
