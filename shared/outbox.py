@@ -60,15 +60,16 @@ def outbox_row(event: CloudEvent) -> dict[str, Any]:
 
 
 async def write_events(session: AsyncSession, table: Table, events: list[CloudEvent]) -> None:
-    """Add the events to the outbox: on PostgreSQL one statement with a column of each kind as an array,
-    whatever their number; elsewhere a multi-row INSERT."""
+    """Add the events to the outbox in their order (ids ascending, which the relay publishes by): on
+    PostgreSQL one statement with a column of each kind as an array, whatever their number; elsewhere a
+    multi-row INSERT."""
     if session.bind.dialect.name != "postgresql":
         await session.execute(insert(table), [outbox_row(event) for event in events])
         return
     await session.execute(text(
         f"INSERT INTO {table.name} (event_id, topic, key, payload, created_at) "
         "SELECT i, t, k, p, :now FROM unnest(CAST(:ids AS varchar[]), CAST(:topics AS varchar[]), "
-        "CAST(:keys AS varchar[]), CAST(:payloads AS bytea[])) AS u(i, t, k, p)"),
+        "CAST(:keys AS varchar[]), CAST(:payloads AS bytea[])) WITH ORDINALITY AS u(i, t, k, p, n) ORDER BY n"),
         {"now": utcnow(), "ids": [e.id for e in events], "topics": [e.type for e in events],
          "keys": [e.subject for e in events], "payloads": [encode(e) for e in events]})
 
@@ -163,4 +164,3 @@ class OutboxRelay:
             await connection.execute(
                 delete(self.table).where(self.table.c.published_at < utcnow() - self.retention)
             )
-

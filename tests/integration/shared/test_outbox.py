@@ -65,6 +65,22 @@ async def test_relay_publishes_committed_events_in_order_per_key(database_url: s
     assert [json.loads(r.value)["data"]["order_id"] for r in records] == orders
 
 
+async def test_events_recorded_in_one_unit_of_work_are_published_in_the_order_recorded(
+        database_url: str, broker: str) -> None:
+    customer_id = f"c-{uuid.uuid4().hex[:8]}"
+    orders = [f"o-{i}" for i in range(300)]
+    async with mechanism_database(database_url) as engine:
+        async with uow_factory(engine)() as uow:
+            for order_id in orders:
+                uow.record(purchase(customer_id, order_id))
+            await uow.commit()
+        relay = relay_for(engine, broker)
+        assert await relay.publish_once() == 300
+        await relay.publisher.close()
+    records = await read_until(broker, "purchase-recorded", lambda rs: len(rs) >= 300, key=customer_id)
+    assert [json.loads(r.value)["data"]["order_id"] for r in records] == orders
+
+
 async def test_relay_keeps_events_through_a_broker_outage_and_publishes_them_after(
         database_url: str, broker_behind_proxy) -> None:  # type: ignore[no-untyped-def]
     own_broker, network = broker_behind_proxy
