@@ -156,6 +156,7 @@ async def write_changed_scores(session: AsyncSession, facts: Facts, scores: Scor
                pick(scores.tier).tolist(), pick(scores.stage).tolist(), pick(scores.churn_risk).tolist(),
                pick(fingerprint).tolist()]
     stored = (pick(facts.previous_stage) != None).tolist()  # noqa: E711 (elementwise); stage is never NULL
+    await driver.execute("SET LOCAL work_mem = '256MB'")  # the join of staged and stored scores stays in memory
     await driver.execute(_STAGING)
     await driver.execute("TRUNCATE scores_in")
     await driver.copy_records_to_table("scores_in", columns=(*_COPIED, "stored"), records=zip(*columns, stored))
