@@ -36,7 +36,7 @@ def _serve(settings: ServiceSettings, create_app: Callable[[ServiceSettings], Fa
     app = create_app(settings)
     # uvicorn turns SIGTERM into a lifespan shutdown: the consumer finishes its batch and commits.
     uvicorn.run(app, host=settings.host, port=settings.port, log_config=None, access_log=False,
-                timeout_graceful_shutdown=20)
+                timeout_graceful_shutdown=20, timeout_keep_alive=settings.http_keep_alive_seconds)
     return 0
 
 

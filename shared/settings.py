@@ -44,6 +44,9 @@ class ServiceSettings(BaseSettings):
     idempotency_retention_hours: int = Field(default=24, ge=1)
     api_keys: Annotated[dict[str, list[str]], NoDecode] = Field(default_factory=dict)
     cvp_api_key: str = ""
+    #: How long an idle HTTP connection is kept open. Longer than clients and load balancers keep theirs (httpx
+    #: 5 s, most balancers 60 s), so the service is not the side that closes a connection a client is reusing.
+    http_keep_alive_seconds: int = Field(default=75, ge=1)
     max_body_bytes: int = Field(default=2 * 1024 * 1024, ge=1024)
     rate_limit_per_second: float = Field(default=500.0, gt=0)
     rate_limit_burst: int = Field(default=1000, ge=1)

@@ -16,6 +16,7 @@ NPS_SURVEY = {"name": "After your order", "definition": {"default_locale": "en",
 
 
 async def test_a_survey_answer_travels_from_invitation_through_engagement_to_analytics_scoring_and_profile(stack, http: httpx.AsyncClient) -> None:  # type: ignore[no-untyped-def]
+    http.timeout = httpx.Timeout(30)  # four services, a broker and the database share two cores
     customer_id, survey_id = f"e2e-{uuid.uuid4().hex[:10]}", f"srv-{uuid.uuid4().hex[:8]}"
     profile, scoring, engagement, feedback = (stack[name].url for name in ("profile", "scoring", "engagement", "feedback"))
     assert (await http.post(f"{profile}/purchases", json=[order(customer_id, "1", "80.00")])).status_code == 201
@@ -30,7 +31,7 @@ async def test_a_survey_answer_travels_from_invitation_through_engagement_to_ana
     assert (delivery["customer_id"], delivery["priority"]) == (customer_id, "service")
 
     token = invitation["url"].rsplit("/s/", 1)[1]
-    async with httpx.AsyncClient(timeout=10) as public:  # the customer's browser: no API key
+    async with httpx.AsyncClient(timeout=30) as public:  # the customer's browser: no API key
         assert (await public.get(f"{feedback}/s/{token}")).status_code == 200
         answered = await public.post(f"{feedback}/s/{token}",
                                      json={"answers": {"nps": 2, "why": "The parcel arrived broken and late"}})
