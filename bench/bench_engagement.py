@@ -79,7 +79,7 @@ async def _dispatch(count: int) -> BenchResult:
              "profile, render, signed POST, outcome, outreach-sent)",
         figure=round(rate), unit="messages/s", target=f">= {SEND_RATE} messages/s, each delivered once",
         passed=once and rate >= SEND_RATE,
-        comparison=f"{rate:.0f} vs {SEND_RATE}; one bare pooled httpx client gets "
+        comparison=f"{rate:.0f} vs {SEND_RATE}; one bare pooled aiohttp session (the channel's client) gets "
                    f"{outcome['bare_client_rate']:.0f} requests/s from the same receiver on this machine",
         details={"database": database, "messages": count, "received": received,
                  "statuses": outcome["statuses"], "outreach_sent_events": outcome["sent_events"]})

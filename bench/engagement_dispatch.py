@@ -1,7 +1,7 @@
 """Benchmark: messages per second one dispatcher sends through the webhook channel to a local provider.
 
 Customers who consented to marketing by SMS each have one promotion due. One dispatcher leases them in
-batches, decides under the contact policy and the ledger locks, looks the phone number up in profile (an
+batches, decides under the contact policy and the ledger locks, looks the batch's phone numbers up in profile (an
 in-process stand-in), renders, posts each message (signed, with its Idempotency-Key) to the receiver in
 `bench.webhook_receiver`, a process of its own, and records the outcomes and the outreach-sent events.
 """
@@ -9,12 +9,14 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 import sys
 import time
 from collections.abc import AsyncIterator, Callable
 from datetime import UTC, datetime
 from typing import Any
 
+import aiohttp
 import httpx
 from sqlalchemy import bindparam, func, select, text
 from sqlalchemy.ext.asyncio import async_sessionmaker
@@ -60,9 +62,9 @@ async def receiver_stats(url: str) -> dict[str, int]:
 
 
 async def bare_client_rate(url: str, requests: int, concurrency: int) -> float:
-    """Requests per second one pooled httpx client gets from the receiver with nothing else to do."""
-    limits = httpx.Limits(max_connections=concurrency, max_keepalive_connections=concurrency)
-    async with httpx.AsyncClient(limits=limits) as http:
+    """Requests per second one pooled aiohttp session (the webhook channel's client) gets from the receiver
+    with nothing else to do: the ceiling of the dispatcher."""
+    async with aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=concurrency)) as http:
         queue: asyncio.Queue[int] = asyncio.Queue()
         for n in range(requests):
             queue.put_nowait(n)
@@ -70,7 +72,9 @@ async def bare_client_rate(url: str, requests: int, concurrency: int) -> float:
         async def worker() -> None:
             while not queue.empty():
                 n = queue.get_nowait()
-                await http.post(f"{url}/ceiling", content=b'{"probe": true}', headers={"Idempotency-Key": f"probe-{n}"})
+                async with http.post(f"{url}/ceiling", data=b'{"probe": true}',
+                                     headers={"Idempotency-Key": f"probe-{n}"}) as response:
+                    await response.read()
         started = time.perf_counter()
         await asyncio.gather(*(worker() for _ in range(concurrency)))
         return requests / (time.perf_counter() - started)
@@ -78,8 +82,9 @@ async def bare_client_rate(url: str, requests: int, concurrency: int) -> float:
 
 def _profile() -> ProfileClient:
     def answer(request: httpx.Request) -> httpx.Response:
-        customer_id = request.url.path.rsplit("/", 1)[-1]
-        return httpx.Response(200, json={"customer_id": customer_id, "phone": "+4915112345678", "name": "Ada"})
+        wanted = json.loads(request.content)["customer_ids"]
+        return httpx.Response(200, json={"contacts": [{"customer_id": c, "phone": "+4915112345678", "given_name": "Ada"}
+                                                      for c in wanted], "missing": []})
     return ProfileClient("http://profile", "", transport=httpx.MockTransport(answer))
 
 

@@ -14,8 +14,8 @@ from dataclasses import dataclass
 from email.message import EmailMessage
 from typing import Protocol
 
+import aiohttp
 import aiosmtplib
-import httpx
 
 from services.engagement.settings import EngagementSettings, WebhookTarget
 
@@ -85,17 +85,24 @@ def sign(secret: str, timestamp: str, body: bytes) -> str:
 
 
 class WebhookChannel:
-    """Posts each message to the provider over one pool of kept-alive connections."""
+    """Posts each message to the provider over one pool of kept-alive connections (aiohttp's client, which
+    sends several times more requests per second per core than httpx's: the dispatcher's ceiling)."""
 
     def __init__(self, target: WebhookTarget, timeout: float, *, connections: int = 16):
         self._target = target
-        self._http = httpx.AsyncClient(timeout=timeout, limits=httpx.Limits(
-            max_connections=connections, max_keepalive_connections=connections))
+        self._timeout = aiohttp.ClientTimeout(total=timeout)
+        self._connections = connections
+        self._http: aiohttp.ClientSession | None = None  # made on first use, inside the running loop
 
     async def aclose(self) -> None:
-        await self._http.aclose()
+        if self._http is not None:
+            await self._http.close()
+            self._http = None
 
     async def deliver(self, message: Outgoing) -> Outcome:
+        if self._http is None:
+            self._http = aiohttp.ClientSession(timeout=self._timeout,
+                                               connector=aiohttp.TCPConnector(limit=self._connections))
         body = json.dumps({"message_id": message.message_id, "customer_id": message.customer_id,
                            "channel": message.channel, "to": message.address, "subject": message.subject,
                            "body": message.body}).encode()
@@ -103,13 +110,15 @@ class WebhookChannel:
         headers = {"Content-Type": "application/json", "Idempotency-Key": message.message_id,
                    TIMESTAMP_HEADER: timestamp, SIGNATURE_HEADER: sign(self._target.secret, timestamp, body)}
         try:
-            response = await self._http.post(self._target.url, content=body, headers=headers)
-        except httpx.HTTPError as exc:
+            async with self._http.post(self._target.url, data=body, headers=headers) as response:
+                await response.read()
+                status = response.status
+        except (aiohttp.ClientError, TimeoutError) as exc:
             return Outcome(False, f"provider_unreachable:{type(exc).__name__}", retryable=True)
-        if response.is_success:
+        if 200 <= status < 300:
             return Outcome(True)
-        retryable = response.status_code >= 500 or response.status_code in (408, 429)
-        return Outcome(False, f"provider_status_{response.status_code}", retryable=retryable)
+        retryable = status >= 500 or status in (408, 429)
+        return Outcome(False, f"provider_status_{status}", retryable=retryable)
 
 
 def build_channels(settings: EngagementSettings) -> dict[str, ChannelAdapter]:

@@ -8,8 +8,9 @@ one recorded.
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 
-from sqlalchemy import delete, select, update
+from sqlalchemy import delete, insert, select, update
 
 from services.engagement.models import ContactLedger, ContactRecord, PolicyDocument
 from services.engagement.policy import PERIODS, ContactPolicy, PastContact
@@ -43,17 +44,15 @@ async def lock_ledger(uow: UnitOfWork, customer_id: str) -> None:
 
 
 async def lock_ledgers(uow: UnitOfWork, customer_ids: list[str]) -> None:
-    """`lock_ledger` for several customers at once, taking their locks in id order (so two replicas locking
-    overlapping customers wait for each other instead of deadlocking)."""
+    """`lock_ledger` for several customers in one upsert, taking their locks in id order (so two replicas
+    locking overlapping customers wait for each other instead of deadlocking)."""
     session, ordered = uow.session, sorted(set(customer_ids))
     if not ordered:
         return
-    await session.execute(dialect_insert(session.bind.dialect.name, ContactLedger.__table__)
-                          .values([{"customer_id": c, "version": 0} for c in ordered]).on_conflict_do_nothing())
-    await session.execute(select(ContactLedger.customer_id).where(ContactLedger.customer_id.in_(ordered))
-                          .order_by(ContactLedger.customer_id).with_for_update())
-    await session.execute(update(ContactLedger).where(ContactLedger.customer_id.in_(ordered))
-                          .values(version=ContactLedger.version + 1))
+    ledgers = ContactLedger.__table__
+    statement = dialect_insert(session.bind.dialect.name, ledgers).on_conflict_do_update(
+        index_elements=["customer_id"], set_={"version": ledgers.c.version + 1})
+    await session.execute(statement, [{"customer_id": c, "version": 0} for c in ordered])  # in order, as given
 
 
 async def recent_contacts_of(uow: UnitOfWork, customer_ids: list[str], now: datetime) -> dict[str, list[PastContact]]:
@@ -95,6 +94,13 @@ async def reserve(uow: UnitOfWork, *, message_id: str, customer_id: str, channel
     """Count the contact now, before delivery, so a concurrent decision sees it."""
     uow.session.add(ContactRecord(message_id=message_id, customer_id=customer_id, channel=channel,
                                   priority=priority, contacted_at=at))
+
+
+async def reserve_all(uow: UnitOfWork, reservations: list[dict[str, Any]]) -> None:
+    """`reserve` for several messages in one statement; each entry has message_id, customer_id, channel,
+    priority and contacted_at."""
+    if reservations:
+        await uow.session.execute(insert(ContactRecord.__table__), reservations)
 
 
 async def release(uow: UnitOfWork, message_id: str) -> None:

@@ -17,7 +17,8 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import and_, case, func, or_, select, update
+from sqlalchemy import and_, case, func, insert, or_, select, update
+from sqlalchemy.orm.attributes import set_committed_value
 
 from services.engagement import contacts, projection
 from services.engagement.channels import ChannelAdapter, DryRunChannel, Outgoing
@@ -30,9 +31,9 @@ from services.engagement.messages import (
     add_log,
     outcome_event,
 )
-from services.engagement.models import Audience, Message, PointsEntry, Template
+from services.engagement.models import Audience, Message, MessageLog, PointsEntry, Template
 from services.engagement.policy import PRIORITIES, PastContact, decide
-from services.engagement.profile_client import ProfileClient, ProfileUnavailable
+from services.engagement.profile_client import Contact, ProfileClient, ProfileUnavailable
 from services.engagement.rendering import (
     RenderError,
     personalisation,
@@ -116,18 +117,23 @@ class Dispatcher:
 
     async def process_batch(self, message_ids: list[str]) -> None:
         deliveries = await self._decide(message_ids)
+        if not deliveries:
+            return
+        try:
+            contacts = await self._profile.contacts([delivery.customer_id for delivery in deliveries])
+        except ProfileUnavailable as exc:
+            await self._finish({d.message_id: Result(FAILED, str(exc), retryable=True) for d in deliveries})
+            return
 
         async def one(delivery: Delivery) -> tuple[str, Result]:
             async with self._slots:
                 try:
-                    return delivery.message_id, await self._deliver(delivery)
+                    return delivery.message_id, await self._deliver(delivery, contacts[delivery.customer_id])
                 except Exception as exc:  # recorded as a retryable failure, like an unreachable provider
                     log.exception("delivering a message failed", extra={"message_id": delivery.message_id})
                     return delivery.message_id, Result(FAILED, f"dispatch_error:{type(exc).__name__}", retryable=True)
 
-        results = await asyncio.gather(*(one(delivery) for delivery in deliveries))
-        if results:
-            await self._finish(dict(results))
+        await self._finish(dict(await asyncio.gather(*(one(delivery) for delivery in deliveries))))
 
     async def _decide(self, message_ids: list[str]) -> list[Delivery]:
         """Decide for every leased message of the batch in one transaction; returns those to deliver."""
@@ -163,12 +169,13 @@ class Dispatcher:
         await contacts.lock_ledgers(uow, customers)
         history = await contacts.recent_contacts_of(uow, customers, now)
         policy = await contacts.load_policy(uow)
-        reserved = set()
+        reserved, reservations = set(), []
         for message in messages:
             recipient = projection.recipient_from(message.customer_id, audiences.get(message.customer_id))
             decision = decide(message.requested_channel, message.priority, recipient, history[message.customer_id],
                               policy, now)
-            message.channel = decision.channel
+            if decision.outcome != "send":
+                message.channel = decision.channel
             if decision.outcome == "suppress":
                 self._close(uow, message, SUPPRESSED, decision.reason, now)
             elif decision.outcome == "defer":
@@ -183,11 +190,26 @@ class Dispatcher:
                 message.attempts -= 1  # waiting is not a delivery attempt
                 add_log(uow, message.message_id, "deferred", note, now)
             else:
-                await contacts.reserve(uow, message_id=message.message_id, customer_id=message.customer_id,
-                                       channel=decision.channel, priority=message.priority, at=now)
+                reservations.append({"message_id": message.message_id, "customer_id": message.customer_id,
+                                     "channel": decision.channel, "priority": message.priority, "contacted_at": now})
                 history[message.customer_id].append(PastContact(decision.channel, message.priority, now))
                 reserved.add(message.message_id)
+        await contacts.reserve_all(uow, reservations)
+        await self._set_channels(uow, messages, {r["message_id"]: r["channel"] for r in reservations})
         return reserved
+
+    @staticmethod
+    async def _set_channels(uow: UnitOfWork, messages: list[Message], channels: dict[str, str]) -> None:
+        """Store the channel each message is to go through: one update per channel rather than one per message."""
+        by_channel: dict[str, list[str]] = {}
+        for message_id, channel in channels.items():
+            by_channel.setdefault(channel, []).append(message_id)
+        for channel, message_ids in by_channel.items():
+            await uow.session.execute(update(Message).where(Message.message_id.in_(message_ids)).values(channel=channel)
+                                      .execution_options(synchronize_session=False))
+        for message in messages:
+            if message.message_id in channels:  # what the row now holds, without another flush
+                set_committed_value(message, "channel", channels[message.message_id])
 
     async def _prepare(self, uow: UnitOfWork, messages: list[Message], audiences: dict[str, Audience]) -> list[Delivery]:
         """What each message says to its customer: its own text, or its template in the customer's locale."""
@@ -217,11 +239,7 @@ class Dispatcher:
                                        int(points.get(message.customer_id) or 0), dict(message.variables or {})))
         return deliveries
 
-    async def _deliver(self, delivery: Delivery) -> Result:
-        try:
-            contact = await self._profile.contact(delivery.customer_id)
-        except ProfileUnavailable as exc:
-            return Result(FAILED, str(exc), retryable=True)
+    async def _deliver(self, delivery: Delivery, contact: Contact) -> Result:
         if contact.do_not_contact and delivery.priority != "transactional":
             return Result(SUPPRESSED, "do_not_contact")
         address = contact.address_for(delivery.channel)
@@ -243,10 +261,12 @@ class Dispatcher:
     async def _finish(self, results: dict[str, Result]) -> None:
         """Record every outcome of the batch in one transaction: sent, suppressed, failed, or queued to retry."""
         async with self._uow() as uow:
-            messages = {m.message_id: m for m in await self._leased(uow, list(results))}
-            for lost in results.keys() - messages.keys():
-                log.warning("lease lost before the outcome was recorded", extra={"message_id": lost})
             now = self._clock()
+            recorded = await self._record_sent(uow, {m: r for m, r in results.items() if r.outcome == SENT}, now)
+            others = [message_id for message_id, result in results.items() if result.outcome != SENT]
+            messages = {m.message_id: m for m in await self._leased(uow, others)} if others else {}
+            for lost in results.keys() - recorded - messages.keys():
+                log.warning("lease lost before the outcome was recorded", extra={"message_id": lost})
             released = []
             for message_id, message in messages.items():
                 result = results[message_id]
@@ -256,11 +276,33 @@ class Dispatcher:
                         QUEUED, now + timedelta(seconds=delay), None, None)
                     add_log(uow, message_id, "retry", result.reason, now)
                 else:
-                    if result.outcome != SENT:
-                        released.append(message_id)
+                    released.append(message_id)
                     self._close(uow, message, result.outcome, result.reason, now)
             await contacts.release_all(uow, released)
             await uow.commit()
+
+    async def _record_sent(self, uow: UnitOfWork, sent: dict[str, Result], now: datetime) -> set[str]:
+        """Mark the sent messages this dispatcher still holds, set-wise (one update per reason), with their log
+        entries and outreach-sent events; returns their ids."""
+        by_reason: dict[str | None, list[str]] = {}
+        for message_id, result in sent.items():
+            by_reason.setdefault(result.reason, []).append(message_id)
+        recorded: set[str] = set()
+        for reason, message_ids in by_reason.items():
+            rows = (await uow.session.execute(
+                update(Message).where(Message.message_id.in_(message_ids), Message.status == SENDING,
+                                      Message.lease_holder == self.holder)
+                .values(status=SENT, reason=reason, lease_holder=None, lease_until=None, sent_at=now)
+                .returning(Message.message_id, Message.customer_id, Message.campaign_id, Message.journey_id,
+                           Message.invitation_id, Message.template_id, Message.channel)
+                .execution_options(synchronize_session=False))).all()
+            if rows:
+                await uow.session.execute(insert(MessageLog.__table__), [
+                    {"message_id": row.message_id, "kind": SENT, "reason": reason, "at": now} for row in rows])
+            for row in rows:
+                uow.record(outcome_event(row, SENT, reason))
+                recorded.add(row.message_id)
+        return recorded
 
     async def _leased(self, uow: UnitOfWork, message_ids: list[str]) -> list[Message]:
         """The messages of the batch this dispatcher still holds the lease of, by customer."""

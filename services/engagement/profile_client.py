@@ -5,11 +5,15 @@ the top level or under `contact`, names under `name`, `display_name`, `first_nam
 """
 from __future__ import annotations
 
+from collections.abc import Collection
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import quote
 
 import httpx
+
+
+LOOKUP_LIMIT = 1000  # ids per contact lookup, as profile accepts
 
 
 class ProfileUnavailable(Exception):
@@ -71,6 +75,23 @@ class ProfileClient:
         if response.status_code != 200:
             raise ProfileUnavailable(f"profile answered {response.status_code}")
         return contact_from(response.json())
+
+    async def contacts(self, customer_ids: Collection[str]) -> dict[str, Contact]:
+        """The contacts of several customers, looked up up to LOOKUP_LIMIT at a time; every id asked about
+        has an entry, `found=False` for those profile cannot reach (unknown, erased, merged away)."""
+        wanted = sorted(set(customer_ids))
+        contacts = dict.fromkeys(wanted, Contact(found=False))
+        for start in range(0, len(wanted), LOOKUP_LIMIT):
+            try:
+                response = await self._http.post("/customers/contact-lookup",
+                                                 json={"customer_ids": wanted[start:start + LOOKUP_LIMIT]})
+            except httpx.HTTPError as exc:
+                raise ProfileUnavailable(f"profile unreachable: {type(exc).__name__}") from exc
+            if response.status_code != 200:
+                raise ProfileUnavailable(f"profile answered {response.status_code}")
+            for document in response.json()["contacts"]:
+                contacts[document["customer_id"]] = contact_from(document)
+        return contacts
 
     async def close(self) -> None:
         await self._http.aclose()

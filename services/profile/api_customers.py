@@ -8,11 +8,19 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Path, Query, Request, Response
 
 from services.profile import customer_handlers, exports, repository, validation
+from services.profile.contacts import contacts_of
 from services.profile.customer_360 import read_360
 from services.profile.customer_handlers import AttributeTypeConflict, ConsentRefused
 from services.profile.models import Customer
 from services.profile.privacy import PersonalDataVault
-from services.profile.schemas_customers import Customer360, CustomerCreate, CustomerRead, CustomerUpdate
+from services.profile.schemas_customers import (
+    ContactLookup,
+    ContactsRead,
+    Customer360,
+    CustomerCreate,
+    CustomerRead,
+    CustomerUpdate,
+)
 from services.profile.views import customer_read
 from shared.events.fields import CUSTOMER_ID_PATTERN
 from shared.http.auth import require
@@ -89,6 +97,13 @@ def _search_digests(vault: PersonalDataVault, **given: str | None) -> dict[str, 
         raise Problem(422, f"query.{field}: {exc}", title="Validation failed",
                       errors=[{"field": f"query.{field}", "message": str(exc)}])
     return {kind: vault.digest(kind, form) if form is not None else None for kind, form in forms.items()}
+
+
+@router.post("/customers/contact-lookup", response_model=ContactsRead, dependencies=[Read])
+async def look_up_contacts(body: ContactLookup, request: Request, vault: VaultDep) -> ContactsRead:
+    """Names, addresses and do-not-contact of up to 1,000 customers in one call, for delivering a batch of
+    messages; ids that name no reachable customer (unknown, erased, merged away) are listed as missing."""
+    return await contacts_of(request.app.state.read_engine, vault, body.customer_ids)
 
 
 @router.get("/customers/{customer_id}", response_model=Customer360, dependencies=[Read])

@@ -8,7 +8,7 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import Row, String, bindparam, case, func, literal, null, select, true, union_all
+from sqlalchemy import Executable, Row, String, bindparam, case, func, literal, null, select, true, union_all
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncEngine
 
@@ -77,13 +77,17 @@ class Profile360:
 
 
 async def read_360(engine: AsyncEngine, customer_id: str) -> Profile360 | None:
-    """The view's rows, read on a connection of `engine`; a connection the server dropped while it
-    sat in the pool is replaced and the read tried once more."""
+    rows = await read_rows(engine, VIEW, {"customer_id": customer_id})
+    return Profile360(rows) if rows else None
+
+
+async def read_rows(engine: AsyncEngine, statement: Executable, parameters: dict[str, Any] | None = None) -> list[Row[Any]]:
+    """The statement's rows, read on a connection of `engine` (an autocommit pool); a connection the
+    server dropped while it sat in the pool is replaced and the read tried once more."""
     for attempt in (1, 2):
         try:
             async with engine.connect() as connection:
-                rows = list((await connection.execute(VIEW, {"customer_id": customer_id})).all())
-            return Profile360(rows) if rows else None
+                return list((await connection.execute(statement, parameters)).all())
         except DBAPIError as exc:
             if not exc.connection_invalidated or attempt == 2:
                 raise

@@ -147,3 +147,26 @@ class MergeRequest(_Strict):
 class DuplicateRead(BaseModel):
     customer_id: str
     matched_on: list[str]
+
+
+MAX_CONTACT_LOOKUP = 1000
+
+
+class ContactLookup(_Strict):
+    customer_ids: Annotated[list[CustomerId], Field(min_length=1, max_length=MAX_CONTACT_LOOKUP)]
+
+
+class ContactRead(BaseModel):
+    """What a channel needs to reach the customer, and the names a message may greet them by."""
+
+    customer_id: str
+    given_name: str | None = None
+    family_name: str | None = None
+    email: str | None = None
+    phone: str | None = None
+    do_not_contact: bool
+
+
+class ContactsRead(BaseModel):
+    contacts: list[ContactRead]
+    missing: list[str] = Field(description="Ids asked for that name no reachable customer: unknown, erased or merged")

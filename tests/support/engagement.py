@@ -45,6 +45,7 @@ class Providers:
     answers: dict[str, list[int]] = field(default_factory=dict)  # message id -> statuses to answer in turn
     attempts: dict[str, int] = field(default_factory=dict)  # message id -> successful hand-overs, repeats included
     bad_signatures: int = 0
+    profile_outages: int = 0  # contact lookups still to answer 503
 
     def app(self) -> FastAPI:
         app = FastAPI()
@@ -57,6 +58,18 @@ class Providers:
             if document is None:
                 return Response(status_code=404)
             return Response(content=_json(document), media_type="application/json")
+
+        @app.post("/customers/contact-lookup")
+        async def contacts(request: Request) -> Response:
+            if request.headers.get("authorization") != f"Bearer {PROFILE_KEY}":
+                return Response(status_code=401)
+            if self.profile_outages:
+                self.profile_outages -= 1
+                return Response(status_code=503)
+            wanted = (await request.json())["customer_ids"]
+            found = [self.customers[c] for c in wanted if c in self.customers]
+            return Response(content=_json({"contacts": found, "missing": [c for c in wanted if c not in self.customers]}),
+                            media_type="application/json")
 
         @app.post("/hooks/{channel}")
         async def hook(channel: str, request: Request) -> Response:

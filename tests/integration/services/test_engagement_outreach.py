@@ -70,6 +70,19 @@ async def test_a_provider_outage_is_retried_with_backoff_and_delivered_once(stac
     assert len(stack.providers.received[message_id]) == 1
 
 
+async def test_contacts_profile_cannot_give_now_are_looked_up_again_on_the_retry(stack: Stack, broker: str) -> None:
+    customer = new_customer()
+    await register(stack, broker, customer)
+    stack.providers.profile_outages = 1
+    message_id = f"m-{customer}"
+    await send(stack, message_id=message_id, customer_id=customer, channel="sms", priority="transactional", body="Code 5678")
+    message = await settled(stack.http, message_id)
+    assert (message["status"], message["attempts"]) == ("sent", 2)
+    assert [(entry["kind"], entry["reason"]) for entry in message["log"][:2]] == [
+        ("queued", None), ("retry", "profile answered 503")]
+    assert len(stack.providers.received[message_id]) == 1
+
+
 async def test_a_refused_delivery_fails_without_retry_and_frees_the_contact_budget(stack: Stack, broker: str) -> None:
     customer = new_customer()
     await register(stack, broker, customer)

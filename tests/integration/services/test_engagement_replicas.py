@@ -93,7 +93,8 @@ async def test_a_replica_dying_between_delivery_and_record_repeats_it_under_the_
     dead = dispatcher(replica)
     await dead.claim()
     [delivery] = await dead._decide([message_id])  # noqa: SLF001 - the steps of process(), to stop between them
-    await dead._deliver(delivery)  # noqa: SLF001 - handed over; the replica dies before recording it
+    contacts = await replica.app.state.profile.contacts([customer])
+    await dead._deliver(delivery, contacts[customer])  # noqa: SLF001 - handed over; the replica dies before recording it
     survivor = dispatcher(stack, clock_offset=timedelta(seconds=61))
     await survivor.claim()
     await survivor.process(message_id)

@@ -187,3 +187,32 @@ async def test_erasure_removes_personal_data_keeps_anonymous_totals_and_is_publi
     assert counts == [0, 0, 0, 0, 0, 1]
     await read_until(broker, "customer-erased", lambda rs: len(rs) >= 1, key=customer_id)
     assert (await http.get("/customers", params={"external_id": f"E-{customer_id}"})).json()["items"] == []
+
+
+async def test_contact_lookup_answers_reachable_customers_and_lists_the_rest_as_missing(profile) -> None:  # type: ignore[no-untyped-def]
+    _, http = profile
+    reachable, quiet, erased, merged, unknown = (new_id() for _ in range(5))
+    for customer_id in (reachable, quiet, erased, merged):
+        await http.post("/customers", json=ada(customer_id))
+    await http.patch(f"/customers/{quiet}", json={"do_not_contact": True})
+    await http.delete(f"/customers/{erased}")
+    await http.post(f"/customers/{reachable}/merge", json={"merged_customer_id": merged})
+    response = await http.post("/customers/contact-lookup",
+                               json={"customer_ids": [quiet, reachable, erased, merged, unknown, reachable]})
+    assert response.status_code == 200, response.text
+    body = response.json()
+    assert [(c["customer_id"], c["do_not_contact"]) for c in body["contacts"]] == sorted(
+        [(reachable, False), (quiet, True)])
+    contact = next(c for c in body["contacts"] if c["customer_id"] == reachable)
+    assert contact == {"customer_id": reachable, "given_name": "Ada", "family_name": "Lovelace",
+                       "email": f"Ada.{reachable}@example.com", "phone": "+442079460958", "do_not_contact": False}
+    assert body["missing"] == sorted([erased, merged, unknown])
+
+
+@pytest.mark.parametrize("ids", [[], ["bad id"], [f"c-{n}" for n in range(1001)]])
+async def test_contact_lookup_refuses_an_empty_malformed_or_oversized_list(profile, ids: list[str]) -> None:  # type: ignore[no-untyped-def]
+    _, http = profile
+    response = await http.post("/customers/contact-lookup", json={"customer_ids": ids})
+    assert response.status_code == 422
+    assert response.headers["content-type"] == "application/problem+json"
+    assert "customer_ids" in response.text
