@@ -13,7 +13,7 @@ import json
 import sys
 import time
 from collections.abc import AsyncIterator, Callable
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import aiohttp
@@ -89,7 +89,8 @@ def _profile() -> ProfileClient:
 
 
 async def queue_promotions(factory: Callable[[], UnitOfWork], count: int, now: datetime) -> None:
-    """`count` customers with SMS marketing consent, each with one promotion due now."""
+    """`count` customers with SMS marketing consent, each with one promotion due now and one contact made
+    45 days ago."""
     async with factory() as uow:
         session = uow.session
         postgres = session.bind.dialect.name == "postgresql"
@@ -107,13 +108,18 @@ async def queue_promotions(factory: Callable[[], UnitOfWork], count: int, now: d
             f"due_at, attempts, created_at) SELECT 'm-' || n, 'c-' || n, 'sms', 'promotion', "
             f"'Hi {{{{ customer.first_name }}}}, your offer', ('{{}}'){json}, 'queued', :now, 0, :now "
             f"FROM ({numbers}) AS numbers").bindparams(at), {"count": count, "now": now})
+        await session.execute(text(  # a platform in use: each customer last heard from us 45 days ago, outside every cap
+            f"INSERT INTO contact_history (message_id, customer_id, channel, priority, contacted_at) "
+            f"SELECT 'earlier-' || n, 'c-' || n, 'sms', 'promotion', :then FROM ({numbers}) AS numbers")
+            .bindparams(bindparam("then", type_=UTCDateTime)), {"count": count, "then": now - timedelta(days=45)})
         await uow.commit()
         if postgres:
             await session.execute(text("ANALYZE"))
 
 
-async def dispatch_once(url: str, count: int, *, batch_size: int = 500, concurrency: int = 8) -> dict[str, Any]:
-    """Seconds one dispatcher takes to send `count` due promotions to the receiver, and what came of them."""
+async def dispatch_once(url: str, count: int) -> dict[str, Any]:
+    """Seconds one dispatcher, with the service's default settings, takes to send `count` due promotions to the
+    receiver, and what came of them."""
     engine = create_engine(url)
     try:
         await upgrade_to_head(engine, DEFINITION.migrations)
@@ -121,20 +127,19 @@ async def dispatch_once(url: str, count: int, *, batch_size: int = 500, concurre
                                        source="/services/engagement")
         await queue_promotions(factory, count, datetime.now(UTC))
         async with receiver() as base:
-            settings = EngagementSettings(environment="test", database_url=url, dispatch_batch_size=batch_size,
-                                          dispatch_concurrency=concurrency, log_level="WARNING")
-            channel = WebhookChannel(WebhookTarget(url=f"{base}/hooks/sms", secret=SECRET), 10.0,
-                                     connections=concurrency)
+            settings = EngagementSettings(environment="test", database_url=url, log_level="WARNING")
+            channel = WebhookChannel(WebhookTarget(url=f"{base}/hooks/sms", secret=SECRET),
+                                     settings.delivery_timeout_seconds, connections=settings.dispatch_concurrency)
             profile = _profile()
             dispatcher = Dispatcher(factory, settings, profile, {"sms": channel})
             started = time.perf_counter()
-            while await dispatcher.run_once():
+            while await dispatcher.drain():
                 pass
             seconds = time.perf_counter() - started
             await channel.aclose()
             await profile.close()
             received = await receiver_stats(base)
-            ceiling = await bare_client_rate(base, min(count, 5000), concurrency)
+            ceiling = await bare_client_rate(base, min(count, 5000), settings.dispatch_concurrency)
         async with factory() as uow:
             statuses = {f"{status}:{reason}" if reason else status: n for status, reason, n in (await uow.session.execute(
                 select(Message.status, Message.reason, func.count()).group_by(Message.status, Message.reason))).all()}

@@ -14,7 +14,7 @@ from sqlalchemy import delete, insert, select, update
 
 from services.engagement.models import ContactLedger, ContactRecord, PolicyDocument
 from services.engagement.policy import PERIODS, ContactPolicy, PastContact
-from shared.db import dialect_insert, utcnow
+from shared.db import dialect_insert, one_of, utcnow
 from shared.uow import UnitOfWork
 
 _POLICY_ROW = 1
@@ -60,7 +60,8 @@ async def recent_contacts_of(uow: UnitOfWork, customer_ids: list[str], now: date
     history: dict[str, list[PastContact]] = {c: [] for c in customer_ids}
     rows = await uow.session.execute(
         select(ContactRecord.customer_id, ContactRecord.channel, ContactRecord.priority, ContactRecord.contacted_at)
-        .where(ContactRecord.customer_id.in_(customer_ids), ContactRecord.contacted_at > now - _LONGEST_PERIOD))
+        .where(one_of(uow.session.bind.dialect.name, ContactRecord.customer_id, customer_ids),
+               ContactRecord.contacted_at > now - _LONGEST_PERIOD))
     for row in rows:
         history[row.customer_id].append(PastContact(row.channel, row.priority, row.contacted_at))
     return history
@@ -69,7 +70,8 @@ async def recent_contacts_of(uow: UnitOfWork, customer_ids: list[str], now: date
 async def reserved_among(uow: UnitOfWork, message_ids: list[str]) -> set[str]:
     """Which of these messages already hold a reserved contact."""
     return set((await uow.session.scalars(
-        select(ContactRecord.message_id).where(ContactRecord.message_id.in_(message_ids)))).all())
+        select(ContactRecord.message_id).where(
+            one_of(uow.session.bind.dialect.name, ContactRecord.message_id, message_ids)))).all())
 
 
 async def release_all(uow: UnitOfWork, message_ids: list[str]) -> None:

@@ -1,6 +1,6 @@
 """The dispatcher: leases due messages, decides under the contact policy, delivers, records the outcome.
 
-Each replica runs one, working a batch at a time. A message is leased (`FOR UPDATE SKIP LOCKED` on PostgreSQL, a conditional
+Each replica runs one, working a few batches at a time (`dispatch_batches_in_flight`). A message is leased (`FOR UPDATE SKIP LOCKED` on PostgreSQL, a conditional
 update everywhere) before anything is done with it, so one replica handles it at a time; a replica that
 dies leaves a lease that expires and another replica takes the message up again. A message marked sent
 is never delivered again, and adapters hand providers the message id to drop a repeat made just
@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import and_, case, func, insert, or_, select, update
+from sqlalchemy import Row, and_, case, func, insert, or_, select, update
 from sqlalchemy.orm.attributes import set_committed_value
 
 from services.engagement import contacts, projection
@@ -41,10 +41,13 @@ from services.engagement.rendering import (
     render,
 )
 from services.engagement.settings import EngagementSettings
-from shared.db import utcnow
+from shared.db import one_of, utcnow
 from shared.uow import UnitOfWork
 
 log = logging.getLogger(__name__)
+#: A row of the audience table: `Audience`'s columns as attributes, without an ORM object per customer.
+AudienceRow = Row[Any]
+
 _PRIORITY_RANK = case({p: rank for rank, p in enumerate(PRIORITIES)}, value=Message.priority, else_=len(PRIORITIES))
 
 
@@ -84,6 +87,24 @@ class Dispatcher:
         self._clock = clock
         self._slots = asyncio.Semaphore(settings.dispatch_concurrency)
         self.holder = holder or f"{socket.gethostname()}-{uuid.uuid4().hex[:8]}"
+
+    async def drain(self) -> int:
+        """Dispatch due messages, `dispatch_batches_in_flight` batches at a time, until a batch comes back short of
+        full; returns how many were leased."""
+        async def lane() -> int:
+            leased = 0
+            while (claimed := await self.run_once()) > 0:
+                leased += claimed
+                if claimed < self._settings.dispatch_batch_size:
+                    break
+            return leased
+
+        leased = await asyncio.gather(*(lane() for _ in range(self._settings.dispatch_batches_in_flight)),
+                                      return_exceptions=True)  # a lane that fails leaves the others to finish
+        for outcome in leased:
+            if isinstance(outcome, BaseException):
+                raise outcome
+        return sum(leased)  # type: ignore[arg-type]
 
     async def run_once(self) -> int:
         """Handle one batch of due messages; returns how many were leased."""
@@ -125,15 +146,21 @@ class Dispatcher:
             await self._finish({d.message_id: Result(FAILED, str(exc), retryable=True) for d in deliveries})
             return
 
-        async def one(delivery: Delivery) -> tuple[str, Result]:
-            async with self._slots:
-                try:
-                    return delivery.message_id, await self._deliver(delivery, contacts[delivery.customer_id])
-                except Exception as exc:  # recorded as a retryable failure, like an unreachable provider
-                    log.exception("delivering a message failed", extra={"message_id": delivery.message_id})
-                    return delivery.message_id, Result(FAILED, f"dispatch_error:{type(exc).__name__}", retryable=True)
+        results: dict[str, Result] = {}
+        pending = iter(deliveries)
 
-        await self._finish(dict(await asyncio.gather(*(one(delivery) for delivery in deliveries))))
+        async def worker() -> None:  # a few workers take the deliveries in turn: no task per message
+            async with self._slots:
+                for delivery in pending:
+                    try:
+                        results[delivery.message_id] = await self._deliver(delivery, contacts[delivery.customer_id])
+                    except Exception as exc:  # recorded as a retryable failure, like an unreachable provider
+                        log.exception("delivering a message failed", extra={"message_id": delivery.message_id})
+                        results[delivery.message_id] = Result(FAILED, f"dispatch_error:{type(exc).__name__}",
+                                                              retryable=True)
+
+        await asyncio.gather(*(worker() for _ in range(min(self._settings.dispatch_concurrency, len(deliveries)))))
+        await self._finish(results)
 
     async def _decide(self, message_ids: list[str]) -> list[Delivery]:
         """Decide for every leased message of the batch in one transaction; returns those to deliver."""
@@ -156,12 +183,12 @@ class Dispatcher:
             return deliveries
 
     @staticmethod
-    async def _audiences(uow: UnitOfWork, customer_ids: list[str]) -> dict[str, Audience]:
-        rows = await uow.session.scalars(select(Audience).where(Audience.customer_id.in_(sorted(set(customer_ids))))
-                                         .execution_options(populate_existing=True))
+    async def _audiences(uow: UnitOfWork, customer_ids: list[str]) -> dict[str, AudienceRow]:
+        rows = await uow.session.execute(select(*Audience.__table__.c).where(
+            one_of(_dialect(uow), Audience.customer_id, sorted(set(customer_ids)))))
         return {row.customer_id: row for row in rows}
 
-    async def _apply_policy(self, uow: UnitOfWork, messages: list[Message], audiences: dict[str, Audience],
+    async def _apply_policy(self, uow: UnitOfWork, messages: list[Message], audiences: dict[str, AudienceRow],
                             now: datetime) -> set[str]:
         """Decide under the customers' ledger locks; returns the ids whose contact was reserved for sending.
         Several messages for one customer are decided in turn, each seeing the contacts reserved before it."""
@@ -205,13 +232,14 @@ class Dispatcher:
         for message_id, channel in channels.items():
             by_channel.setdefault(channel, []).append(message_id)
         for channel, message_ids in by_channel.items():
-            await uow.session.execute(update(Message).where(Message.message_id.in_(message_ids)).values(channel=channel)
+            await uow.session.execute(update(Message).where(one_of(_dialect(uow), Message.message_id, message_ids))
+                                      .values(channel=channel)
                                       .execution_options(synchronize_session=False))
         for message in messages:
             if message.message_id in channels:  # what the row now holds, without another flush
                 set_committed_value(message, "channel", channels[message.message_id])
 
-    async def _prepare(self, uow: UnitOfWork, messages: list[Message], audiences: dict[str, Audience]) -> list[Delivery]:
+    async def _prepare(self, uow: UnitOfWork, messages: list[Message], audiences: dict[str, AudienceRow]) -> list[Delivery]:
         """What each message says to its customer: its own text, or its template in the customer's locale."""
         if not messages:
             return []
@@ -222,7 +250,7 @@ class Dispatcher:
                 templates.setdefault(template.template_id, {})[template.locale] = template
         customers = sorted({m.customer_id for m in messages})
         points = dict((await uow.session.execute(
-            select(PointsEntry.customer_id, func.sum(PointsEntry.points)).where(PointsEntry.customer_id.in_(customers))
+            select(PointsEntry.customer_id, func.sum(PointsEntry.points)).where(one_of(_dialect(uow), PointsEntry.customer_id, customers))
             .group_by(PointsEntry.customer_id))).all())
         deliveries = []
         for message in messages:
@@ -290,7 +318,7 @@ class Dispatcher:
         recorded: set[str] = set()
         for reason, message_ids in by_reason.items():
             rows = (await uow.session.execute(
-                update(Message).where(Message.message_id.in_(message_ids), Message.status == SENDING,
+                update(Message).where(one_of(_dialect(uow), Message.message_id, message_ids), Message.status == SENDING,
                                       Message.lease_holder == self.holder)
                 .values(status=SENT, reason=reason, lease_holder=None, lease_until=None, sent_at=now)
                 .returning(Message.message_id, Message.customer_id, Message.campaign_id, Message.journey_id,
@@ -307,7 +335,7 @@ class Dispatcher:
     async def _leased(self, uow: UnitOfWork, message_ids: list[str]) -> list[Message]:
         """The messages of the batch this dispatcher still holds the lease of, by customer."""
         return list((await uow.session.scalars(
-            select(Message).where(Message.message_id.in_(message_ids), Message.status == SENDING,
+            select(Message).where(one_of(_dialect(uow), Message.message_id, message_ids), Message.status == SENDING,
                                   Message.lease_holder == self.holder)
             .order_by(Message.customer_id, Message.message_id).execution_options(populate_existing=True))).all())
 
@@ -318,3 +346,7 @@ class Dispatcher:
             message.sent_at = now
         add_log(uow, message.message_id, outcome, reason, now)
         uow.record(outcome_event(message, outcome, reason))
+
+
+def _dialect(uow: UnitOfWork) -> str:
+    return uow.session.bind.dialect.name

@@ -30,18 +30,16 @@ async def run_dispatcher(app: FastAPI) -> None:
     try:
         while True:
             try:
-                handled = await dispatcher.run_once()
+                await dispatcher.drain()
             except asyncio.CancelledError:
                 raise
             except Exception:
                 log.exception("dispatcher pass failed; retrying")
-                handled = 0
-            if handled < settings.dispatch_batch_size:
-                try:
-                    await asyncio.wait_for(state.dispatch_wake.wait(), interval)
-                except asyncio.TimeoutError:
-                    pass
-                state.dispatch_wake.clear()
+            try:
+                await asyncio.wait_for(state.dispatch_wake.wait(), interval)
+            except asyncio.TimeoutError:
+                pass
+            state.dispatch_wake.clear()
     finally:
         await close_channels(channels)
         await state.profile.close()

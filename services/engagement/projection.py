@@ -5,7 +5,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import delete, select
+from sqlalchemy import Row, delete, select
 
 from services.engagement.models import Audience, SegmentMember
 from services.engagement.policy import Recipient
@@ -61,7 +61,8 @@ async def recipient(uow: UnitOfWork, customer_id: str) -> Recipient:
     return recipient_from(customer_id, await uow.session.get(Audience, customer_id, populate_existing=True))
 
 
-def recipient_from(customer_id: str, row: Audience | None) -> Recipient:
+def recipient_from(customer_id: str, row: Audience | Row[Any] | None) -> Recipient:
+    """The policy's view of a customer, from their audience entry (an ORM object or a row of the table)."""
     if row is None:
         return Recipient(customer_id)
     consents = frozenset(tuple(entry.split(":", 1)) for entry in row.consents or [] if ":" in entry)

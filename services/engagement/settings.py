@@ -44,8 +44,10 @@ class EngagementSettings(ServiceSettings):
     delivery_timeout_seconds: float = Field(default=10.0, gt=0)
     #: How often each replica looks for due messages, how many it leases at once, and for how long.
     dispatch_interval_ms: int = Field(default=1000, ge=10)
-    dispatch_batch_size: int = Field(default=50, ge=1)
+    dispatch_batch_size: int = Field(default=200, ge=1)
     dispatch_lease_seconds: int = Field(default=120, ge=1)
+    #: Batches one replica works on at once: while one waits on the database or the providers, the next is decided.
+    dispatch_batches_in_flight: int = Field(default=2, ge=1, le=16)
     #: Messages one replica delivers at once (decisions for one customer still queue on the ledger lock).
     dispatch_concurrency: int = Field(default=8, ge=1, le=200)
     #: Delivery attempts before a message fails, and the first retry delay (doubling each time).

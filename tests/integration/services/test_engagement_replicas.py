@@ -9,7 +9,7 @@ from typing import AsyncIterator
 import pytest
 
 from services.engagement.app import create_app
-from services.engagement.channels import build_channels
+from services.engagement.channels import build_channels, close_channels
 from services.engagement.dispatch import Dispatcher
 from tests.support.engagement import Stack, engagement_stack, new_customer, register
 from tests.support.apps import running_app
@@ -119,3 +119,27 @@ async def test_a_batch_holding_several_promotions_for_one_customer_sends_only_wh
     statuses = [(await stack.http.get(f"/messages/{m}")).json()["status"] for m in ids]
     assert sorted(statuses[:4]) == ["sent", "suppressed", "suppressed", "suppressed"]
     assert statuses[4] == "sent"
+
+
+async def test_one_dispatcher_with_two_batches_in_flight_sends_each_message_once_within_the_caps(
+        stack: Stack, broker: str) -> None:
+    capped, others = new_customer(), [new_customer() for _ in range(5)]
+    for customer in [capped, *others]:
+        await register(stack, broker, customer, tier="ordinary")  # one marketing contact a day
+    ids = await queue_for_later(stack, capped, 4, channel="sms")
+    for customer in others:
+        ids += await queue_for_later(stack, customer, 1, channel="sms")
+    state, channels = stack.app.state, build_channels(stack.settings)
+    lanes = Dispatcher(state.unit_of_work, stack.settings.model_copy(update={
+                           "dispatch_batch_size": 2, "dispatch_batches_in_flight": 2}),
+                       state.profile, channels,
+                       clock=lambda: datetime.now(timezone.utc) + timedelta(hours=1, seconds=1))
+    try:
+        assert await lanes.drain() >= len(ids)
+    finally:
+        await close_channels(channels)
+    statuses = [(await stack.http.get(f"/messages/{m}")).json()["status"] for m in ids]
+    assert sorted(statuses[:4]) == ["sent", "suppressed", "suppressed", "suppressed"]
+    assert statuses[4:] == ["sent"] * 5
+    sent = [m for m, status in zip(ids, statuses) if status == "sent"]
+    assert all(stack.providers.attempts[m] == 1 for m in sent)
