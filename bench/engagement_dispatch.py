@@ -1,8 +1,8 @@
-"""Benchmark: messages per second one dispatcher sends through the webhook channel to a local provider.
+"""Benchmark: messages per second engagement's dispatchers send through the webhook channel to a local provider.
 
-Customers who consented to marketing by SMS each have one promotion due. One dispatcher leases them in
-batches, decides under the contact policy and the ledger locks, looks the batch's phone numbers up in profile (an
-in-process stand-in), renders, posts each message (signed, with its Idempotency-Key) to the receiver in
+Customers who consented to marketing by SMS each have one promotion due. Each dispatcher (a process of
+its own, as each replica of the service runs one) leases them in batches, decides under the contact policy
+and the ledger locks, looks the batch's phone numbers up in profile (an in-process stand-in), renders, posts each message (signed, with its Idempotency-Key) to the receiver in
 `bench.webhook_receiver`, a process of its own, and records the outcomes and the outreach-sent events.
 """
 from __future__ import annotations
@@ -14,6 +14,7 @@ import sys
 import time
 from collections.abc import AsyncIterator, Callable
 from datetime import UTC, datetime, timedelta
+from importlib.util import find_spec
 from typing import Any
 
 import aiohttp
@@ -117,9 +118,9 @@ async def queue_promotions(factory: Callable[[], UnitOfWork], count: int, now: d
             await session.execute(text("ANALYZE"))
 
 
-async def dispatch_once(url: str, count: int) -> dict[str, Any]:
-    """Seconds one dispatcher, with the service's default settings, takes to send `count` due promotions to the
-    receiver, and what came of them."""
+async def dispatch_once(url: str, count: int, replicas: int) -> dict[str, Any]:
+    """Seconds `replicas` dispatchers (each in a process of its own, as engagement replicas run, with the
+    service's default settings) take to send `count` due promotions to the receiver, and what came of them."""
     engine = create_engine(url)
     try:
         await upgrade_to_head(engine, DEFINITION.migrations)
@@ -127,19 +128,10 @@ async def dispatch_once(url: str, count: int) -> dict[str, Any]:
                                        source="/services/engagement")
         await queue_promotions(factory, count, datetime.now(UTC))
         async with receiver() as base:
-            settings = EngagementSettings(environment="test", database_url=url, log_level="WARNING")
-            channel = WebhookChannel(WebhookTarget(url=f"{base}/hooks/sms", secret=SECRET),
-                                     settings.delivery_timeout_seconds, connections=settings.dispatch_concurrency)
-            profile = _profile()
-            dispatcher = Dispatcher(factory, settings, profile, {"sms": channel})
-            started = time.perf_counter()
-            while await dispatcher.drain():
-                pass
-            seconds = time.perf_counter() - started
-            await channel.aclose()
-            await profile.close()
+            seconds = await _run_replicas(url, base, replicas)
             received = await receiver_stats(base)
-            ceiling = await bare_client_rate(base, min(count, 5000), settings.dispatch_concurrency)
+            concurrency = EngagementSettings(environment="test", database_url=url).dispatch_concurrency
+            ceiling = await bare_client_rate(base, min(count, 5000), concurrency)
         async with factory() as uow:
             statuses = {f"{status}:{reason}" if reason else status: n for status, reason, n in (await uow.session.execute(
                 select(Message.status, Message.reason, func.count()).group_by(Message.status, Message.reason))).all()}
@@ -149,3 +141,58 @@ async def dispatch_once(url: str, count: int) -> dict[str, Any]:
                 "bare_client_rate": ceiling}
     finally:
         await engine.dispose()
+
+
+async def _run_replicas(url: str, base: str, replicas: int) -> float:
+    """Start the dispatcher processes, let them go together once all are ready, and time them until the last
+    one has found nothing more to send."""
+    processes = [await asyncio.create_subprocess_exec(sys.executable, "-m", "bench.engagement_dispatch", url, base,
+                                                      stdin=asyncio.subprocess.PIPE, stdout=asyncio.subprocess.PIPE)
+                 for _ in range(replicas)]
+    try:
+        for process in processes:
+            assert process.stdout is not None
+            if (await process.stdout.readline()).strip() != b"ready":
+                raise RuntimeError("a dispatcher process did not start")
+        started = time.perf_counter()
+        for process in processes:
+            assert process.stdin is not None
+            process.stdin.write(b"go\n")
+            await process.stdin.drain()
+        for process in processes:
+            if await process.wait() != 0:
+                raise RuntimeError(f"a dispatcher process exited with {process.returncode}")
+        return time.perf_counter() - started
+    finally:
+        for process in processes:
+            if process.returncode is None:
+                process.kill()
+
+
+async def _dispatcher_process(url: str, base: str) -> None:
+    """One replica's dispatcher: ready, then on `go` dispatch until nothing is due."""
+    engine = create_engine(url)
+    factory = unit_of_work_factory(async_sessionmaker(engine, expire_on_commit=False), DEFINITION.tables.outbox,
+                                   source="/services/engagement")
+    settings = EngagementSettings(environment="test", database_url=url, log_level="WARNING")
+    channel = WebhookChannel(WebhookTarget(url=f"{base}/hooks/sms", secret=SECRET),
+                             settings.delivery_timeout_seconds, connections=settings.dispatch_concurrency)
+    profile = _profile()
+    dispatcher = Dispatcher(factory, settings, profile, {"sms": channel})
+    try:
+        print("ready", flush=True)
+        await asyncio.get_running_loop().run_in_executor(None, sys.stdin.readline)
+        while await dispatcher.drain():
+            pass
+    finally:
+        await channel.aclose()
+        await profile.close()
+        await engine.dispose()
+
+
+if __name__ == "__main__":
+    if find_spec("uvloop"):  # the loop uvicorn runs the service on when it is installed
+        import uvloop
+        uvloop.run(_dispatcher_process(sys.argv[1], sys.argv[2]))
+    else:
+        asyncio.run(_dispatcher_process(sys.argv[1], sys.argv[2]))

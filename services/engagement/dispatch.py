@@ -18,7 +18,6 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import Row, and_, case, func, insert, or_, select, update
-from sqlalchemy.orm.attributes import set_committed_value
 
 from services.engagement import contacts, projection
 from services.engagement.channels import ChannelAdapter, DryRunChannel, Outgoing
@@ -32,7 +31,7 @@ from services.engagement.messages import (
     outcome_event,
 )
 from services.engagement.models import Audience, Message, MessageLog, PointsEntry, Template
-from services.engagement.policy import PRIORITIES, PastContact, decide
+from services.engagement.policy import PRIORITIES, Decision, PastContact, decide
 from services.engagement.profile_client import Contact, ProfileClient, ProfileUnavailable
 from services.engagement.rendering import (
     RenderError,
@@ -45,8 +44,13 @@ from shared.db import one_of, utcnow
 from shared.uow import UnitOfWork
 
 log = logging.getLogger(__name__)
-#: A row of the audience table: `Audience`'s columns as attributes, without an ORM object per customer.
+#: Rows of the audience and messages tables: the columns read as attributes, without an ORM object per row.
 AudienceRow = Row[Any]
+MessageRow = Row[Any]
+
+#: What deciding and preparing a delivery read of a message.
+_TO_DECIDE = (Message.message_id, Message.customer_id, Message.requested_channel, Message.channel, Message.priority,
+              Message.template_id, Message.subject, Message.body, Message.variables, Message.expires_at)
 
 _PRIORITY_RANK = case({p: rank for rank, p in enumerate(PRIORITIES)}, value=Message.priority, else_=len(PRIORITIES))
 
@@ -163,84 +167,100 @@ class Dispatcher:
         await self._finish(results)
 
     async def _decide(self, message_ids: list[str]) -> list[Delivery]:
-        """Decide for every leased message of the batch in one transaction; returns those to deliver."""
+        """Decide for every leased message of the batch in one transaction; returns those to deliver. The batch
+        is read as rows; only the messages not sent now (expired, suppressed, deferred) are loaded as objects."""
         async with self._uow() as uow:
-            messages = await self._leased(uow, message_ids)
+            rows = await self._leased_rows(uow, message_ids)
             now = self._clock()
-            live = []
-            for message in messages:
-                if message.expires_at is not None and message.expires_at <= now:
-                    self._close(uow, message, SUPPRESSED, "expired", now)
-                else:
-                    live.append(message)
-            reserved = await contacts.reserved_among(uow, [m.message_id for m in live])
-            undecided = [m for m in live if m.message_id not in reserved]
-            audiences = await self._audiences(uow, [m.customer_id for m in live])
+            expired = {r.message_id for r in rows if r.expires_at is not None and r.expires_at <= now}
+            live = [r for r in rows if r.message_id not in expired]
+            reserved = await contacts.reserved_among(uow, [r.message_id for r in live])
+            channels = {r.message_id: r.channel for r in live if r.message_id in reserved}  # decided before a retry
+            undecided = [r for r in live if r.message_id not in reserved]
+            audiences = await self._audiences(uow, [r.customer_id for r in live])
+            held: dict[str, Decision] = {}
             if undecided:
-                reserved |= await self._apply_policy(uow, undecided, audiences, now)
-            deliveries = await self._prepare(uow, [m for m in live if m.message_id in reserved], audiences)
+                sending, held = await self._apply_policy(uow, undecided, audiences, now)
+                channels.update(sending)
+            await self._hold(uow, expired, held, now)
+            deliveries = await self._prepare(uow, [r for r in live if r.message_id in channels], channels, audiences)
             await uow.commit()
             return deliveries
 
     @staticmethod
     async def _audiences(uow: UnitOfWork, customer_ids: list[str]) -> dict[str, AudienceRow]:
-        rows = await uow.session.execute(select(*Audience.__table__.c).where(
+        rows = await uow.session.execute(select(
+            Audience.customer_id, Audience.timezone, Audience.locale, Audience.do_not_contact, Audience.consents,
+            Audience.tier).where(
             one_of(_dialect(uow), Audience.customer_id, sorted(set(customer_ids)))))
         return {row.customer_id: row for row in rows}
 
-    async def _apply_policy(self, uow: UnitOfWork, messages: list[Message], audiences: dict[str, AudienceRow],
-                            now: datetime) -> set[str]:
-        """Decide under the customers' ledger locks; returns the ids whose contact was reserved for sending.
-        Several messages for one customer are decided in turn, each seeing the contacts reserved before it."""
+    @staticmethod
+    async def _apply_policy(uow: UnitOfWork, messages: list[MessageRow], audiences: dict[str, AudienceRow],
+                            now: datetime) -> tuple[dict[str, str], dict[str, Decision]]:
+        """Decide under the customers' ledger locks; returns the channel of each message whose contact was
+        reserved for sending, and the decisions not to send now. Several messages for one customer are decided in
+        turn, each seeing the contacts reserved before it."""
         customers = sorted({m.customer_id for m in messages})
         await contacts.lock_ledgers(uow, customers)
         history = await contacts.recent_contacts_of(uow, customers, now)
         policy = await contacts.load_policy(uow)
-        reserved, reservations = set(), []
+        sending: dict[str, str] = {}
+        held: dict[str, Decision] = {}
         for message in messages:
             recipient = projection.recipient_from(message.customer_id, audiences.get(message.customer_id))
             decision = decide(message.requested_channel, message.priority, recipient, history[message.customer_id],
                               policy, now)
-            if decision.outcome != "send":
-                message.channel = decision.channel
-            if decision.outcome == "suppress":
-                self._close(uow, message, SUPPRESSED, decision.reason, now)
-            elif decision.outcome == "defer":
-                assert decision.until is not None
-                if message.expires_at is not None and decision.until >= message.expires_at:
-                    self._close(uow, message, SUPPRESSED, f"{decision.reason}_until_expiry", now)
-                    continue
-                note = f"{decision.reason} until {decision.until.isoformat()}"
-                message.status, message.due_at, message.lease_holder, message.lease_until = (
-                    QUEUED, decision.until, None, None)
-                message.reason = note
-                message.attempts -= 1  # waiting is not a delivery attempt
-                add_log(uow, message.message_id, "deferred", note, now)
-            else:
-                reservations.append({"message_id": message.message_id, "customer_id": message.customer_id,
-                                     "channel": decision.channel, "priority": message.priority, "contacted_at": now})
+            if decision.outcome == "send":
+                sending[message.message_id] = decision.channel
                 history[message.customer_id].append(PastContact(decision.channel, message.priority, now))
-                reserved.add(message.message_id)
-        await contacts.reserve_all(uow, reservations)
-        await self._set_channels(uow, messages, {r["message_id"]: r["channel"] for r in reservations})
-        return reserved
+            else:
+                held[message.message_id] = decision
+        await contacts.reserve_all(uow, [{"message_id": m.message_id, "customer_id": m.customer_id,
+                                          "channel": sending[m.message_id], "priority": m.priority, "contacted_at": now}
+                                         for m in messages if m.message_id in sending])
+        await Dispatcher._set_channels(uow, sending)
+        return sending, held
 
     @staticmethod
-    async def _set_channels(uow: UnitOfWork, messages: list[Message], channels: dict[str, str]) -> None:
+    async def _set_channels(uow: UnitOfWork, channels: dict[str, str]) -> None:
         """Store the channel each message is to go through: one update per channel rather than one per message."""
         by_channel: dict[str, list[str]] = {}
         for message_id, channel in channels.items():
             by_channel.setdefault(channel, []).append(message_id)
         for channel, message_ids in by_channel.items():
             await uow.session.execute(update(Message).where(one_of(_dialect(uow), Message.message_id, message_ids))
-                                      .values(channel=channel)
-                                      .execution_options(synchronize_session=False))
-        for message in messages:
-            if message.message_id in channels:  # what the row now holds, without another flush
-                set_committed_value(message, "channel", channels[message.message_id])
+                                      .values(channel=channel).execution_options(synchronize_session=False))
 
-    async def _prepare(self, uow: UnitOfWork, messages: list[Message], audiences: dict[str, AudienceRow]) -> list[Delivery]:
-        """What each message says to its customer: its own text, or its template in the customer's locale."""
+    async def _hold(self, uow: UnitOfWork, expired: set[str], held: dict[str, Decision], now: datetime) -> None:
+        """Close the expired and suppressed messages, and queue the deferred ones again."""
+        if not expired and not held:
+            return
+        for message in await self._leased(uow, [*expired, *held]):
+            decision = held.get(message.message_id)
+            if decision is None:
+                self._close(uow, message, SUPPRESSED, "expired", now)
+                continue
+            message.channel = decision.channel
+            if decision.outcome == "suppress":
+                self._close(uow, message, SUPPRESSED, decision.reason, now)
+                continue
+            assert decision.until is not None
+            if message.expires_at is not None and decision.until >= message.expires_at:
+                self._close(uow, message, SUPPRESSED, f"{decision.reason}_until_expiry", now)
+                continue
+            note = f"{decision.reason} until {decision.until.isoformat()}"
+            message.status, message.due_at, message.lease_holder, message.lease_until = (
+                QUEUED, decision.until, None, None)
+            message.reason = note
+            message.attempts -= 1  # waiting is not a delivery attempt
+            add_log(uow, message.message_id, "deferred", note, now)
+
+    @staticmethod
+    async def _prepare(uow: UnitOfWork, messages: list[MessageRow], channels: dict[str, str],
+                       audiences: dict[str, AudienceRow]) -> list[Delivery]:
+        """What each message says to its customer, through the channel decided: its own text, or its template
+        in the customer's locale."""
         if not messages:
             return []
         template_ids = {m.template_id for m in messages if m.template_id is not None}
@@ -250,8 +270,8 @@ class Dispatcher:
                 templates.setdefault(template.template_id, {})[template.locale] = template
         customers = sorted({m.customer_id for m in messages})
         points = dict((await uow.session.execute(
-            select(PointsEntry.customer_id, func.sum(PointsEntry.points)).where(one_of(_dialect(uow), PointsEntry.customer_id, customers))
-            .group_by(PointsEntry.customer_id))).all())
+            select(PointsEntry.customer_id, func.sum(PointsEntry.points))
+            .where(one_of(_dialect(uow), PointsEntry.customer_id, customers)).group_by(PointsEntry.customer_id))).all())
         deliveries = []
         for message in messages:
             audience = audiences.get(message.customer_id)
@@ -262,7 +282,7 @@ class Dispatcher:
                 chosen = pick_locale(list(variants), audience.locale if audience else None, default)
                 if chosen is not None:
                     subject, body = variants[chosen].subject, variants[chosen].body
-            deliveries.append(Delivery(message.message_id, message.customer_id, message.channel or "email",
+            deliveries.append(Delivery(message.message_id, message.customer_id, channels[message.message_id] or "email",
                                        message.priority, subject, body, audience.tier if audience else None,
                                        int(points.get(message.customer_id) or 0), dict(message.variables or {})))
         return deliveries
@@ -331,6 +351,13 @@ class Dispatcher:
                 uow.record(outcome_event(row, SENT, reason))
                 recorded.add(row.message_id)
         return recorded
+
+    async def _leased_rows(self, uow: UnitOfWork, message_ids: list[str]) -> list[MessageRow]:
+        """`_leased`, as rows of what deciding and rendering read."""
+        return list((await uow.session.execute(
+            select(*_TO_DECIDE).where(one_of(_dialect(uow), Message.message_id, message_ids),
+                                               Message.status == SENDING, Message.lease_holder == self.holder)
+            .order_by(Message.customer_id, Message.message_id))).all())
 
     async def _leased(self, uow: UnitOfWork, message_ids: list[str]) -> list[Message]:
         """The messages of the batch this dispatcher still holds the lease of, by customer."""

@@ -143,3 +143,23 @@ async def test_one_dispatcher_with_two_batches_in_flight_sends_each_message_once
     assert statuses[4:] == ["sent"] * 5
     sent = [m for m, status in zip(ids, statuses) if status == "sent"]
     assert all(stack.providers.attempts[m] == 1 for m in sent)
+
+
+async def test_a_message_past_its_expiry_when_its_batch_comes_up_is_suppressed_and_not_sent(
+        stack: Stack, broker: str) -> None:
+    customer = new_customer()
+    await register(stack, broker, customer, tier="high-value")
+    [stale] = await queue_for_later(stack, customer, 1, channel="sms",
+                                    expires_at=(LATER + timedelta(milliseconds=500)).isoformat())
+    [fresh] = await queue_for_later(stack, customer, 1, channel="sms", priority="transactional")
+    state, channels = stack.app.state, build_channels(stack.settings)
+    batch = Dispatcher(state.unit_of_work, stack.settings.model_copy(update={"dispatch_batch_size": 50}),
+                       state.profile, channels, clock=lambda: datetime.now(timezone.utc) + timedelta(hours=1, seconds=1))
+    try:
+        await batch.drain()
+    finally:
+        await close_channels(channels)
+    expired = (await stack.http.get(f"/messages/{stale}")).json()
+    assert (expired["status"], expired["reason"]) == ("suppressed", "expired")
+    assert stale not in stack.providers.attempts
+    assert (await stack.http.get(f"/messages/{fresh}")).json()["status"] == "sent"
