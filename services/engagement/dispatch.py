@@ -1,10 +1,10 @@
 """The dispatcher: leases due messages, decides under the contact policy, delivers, records the outcome.
 
-Each replica runs one, working a few batches at a time (`dispatch_batches_in_flight`). A message is leased (`FOR UPDATE SKIP LOCKED` on PostgreSQL, a conditional
-update everywhere) before anything is done with it, so one replica handles it at a time; a replica that
-dies leaves a lease that expires and another replica takes the message up again. A message marked sent
-is never delivered again, and adapters hand providers the message id to drop a repeat made just
-before a crash.
+Each replica runs one, working a few batches at a time (`dispatch_batches_in_flight`). A message is
+leased (`FOR UPDATE SKIP LOCKED` on PostgreSQL, a conditional update everywhere) before anything is done
+with it, so one replica handles it at a time; a replica that dies leaves a lease that expires and another
+replica takes the message up again. A message marked sent is never delivered again, and adapters hand
+providers the message id to drop a repeat made just before a crash.
 """
 from __future__ import annotations
 
@@ -189,10 +189,10 @@ class Dispatcher:
 
     @staticmethod
     async def _audiences(uow: UnitOfWork, customer_ids: list[str]) -> dict[str, AudienceRow]:
-        rows = await uow.session.execute(select(
-            Audience.customer_id, Audience.timezone, Audience.locale, Audience.do_not_contact, Audience.consents,
-            Audience.tier).where(
-            one_of(_dialect(uow), Audience.customer_id, sorted(set(customer_ids)))))
+        rows = await uow.session.execute(
+            select(Audience.customer_id, Audience.timezone, Audience.locale, Audience.do_not_contact,
+                   Audience.consents, Audience.tier)
+            .where(one_of(_dialect(uow), Audience.customer_id, sorted(set(customer_ids)))))
         return {row.customer_id: row for row in rows}
 
     @staticmethod
@@ -356,7 +356,7 @@ class Dispatcher:
         """`_leased`, as rows of what deciding and rendering read."""
         return list((await uow.session.execute(
             select(*_TO_DECIDE).where(one_of(_dialect(uow), Message.message_id, message_ids),
-                                               Message.status == SENDING, Message.lease_holder == self.holder)
+                                      Message.status == SENDING, Message.lease_holder == self.holder)
             .order_by(Message.customer_id, Message.message_id))).all())
 
     async def _leased(self, uow: UnitOfWork, message_ids: list[str]) -> list[Message]:
