@@ -1,7 +1,7 @@
 """Engagement benchmarks: contact-policy decisions per second (pure); planning one campaign run for a large
-audience (set-based, `bench.engagement_planning`); and messages per second one dispatcher sends through the
-webhook channel to a local provider (`bench.engagement_dispatch`). The database ones run on a fresh database
-on the PostgreSQL server of BENCH_DATABASE_URL, or on SQLite without it."""
+audience (set-based, `bench.engagement_planning`); and messages per second two replicas' dispatchers (and one
+alone) send through the webhook channel to a local provider (`bench.engagement_dispatch`). The database ones
+run on a fresh database on the PostgreSQL server of BENCH_DATABASE_URL, or on SQLite without it."""
 from __future__ import annotations
 
 import asyncio
