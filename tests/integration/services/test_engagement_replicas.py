@@ -15,12 +15,15 @@ from tests.support.engagement import Stack, engagement_stack, new_customer, regi
 from tests.support.apps import running_app
 
 LATER = datetime.now(timezone.utc) + timedelta(hours=1)
+#: Longer than the test dispatchers' clocks run ahead, so they never take over a lease the services' own
+#: dispatchers hold on another test's message (that lease has not run out, whatever the clock says).
+LEASE_SECONDS = 7200
 
 
 @pytest.fixture(scope="module")
 async def stack(broker: str, tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[Stack]:
     async with engagement_stack(broker, tmp_path_factory.mktemp("engagement"), dispatch_batch_size=1,
-                                dispatch_lease_seconds=60) as running:
+                                dispatch_lease_seconds=LEASE_SECONDS) as running:
         yield running
 
 
@@ -75,7 +78,7 @@ async def test_a_message_leased_by_a_replica_that_died_is_delivered_once_by_anot
     [message_id] = await queue_for_later(stack, customer, 1, channel="sms", priority="transactional")
     dead = dispatcher(replica)
     assert await dead.claim() == [message_id]  # ... and the replica dies before doing anything with it
-    survivor = dispatcher(stack, clock_offset=timedelta(seconds=61))
+    survivor = dispatcher(stack, clock_offset=timedelta(seconds=LEASE_SECONDS + 1))
     assert await survivor.claim() == [message_id]  # once the lease ran out
     await survivor.process(message_id)
     await dead.process(message_id)  # the dead replica coming back finds it no longer holds the lease
@@ -95,7 +98,7 @@ async def test_a_replica_dying_between_delivery_and_record_repeats_it_under_the_
     [delivery] = await dead._decide([message_id])  # noqa: SLF001 - the steps of process(), to stop between them
     contacts = await replica.app.state.profile.contacts([customer])
     await dead._deliver(delivery, contacts[customer])  # noqa: SLF001 - handed over; the replica dies before recording it
-    survivor = dispatcher(stack, clock_offset=timedelta(seconds=61))
+    survivor = dispatcher(stack, clock_offset=timedelta(seconds=LEASE_SECONDS + 1))
     await survivor.claim()
     await survivor.process(message_id)
     assert (await stack.http.get(f"/messages/{message_id}")).json()["status"] == "sent"
