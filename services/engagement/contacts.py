@@ -1,6 +1,6 @@
 """The contact ledger: decisions for one customer are serialised by a row lock, so caps hold across replicas.
 
-`lock_ledger` first makes sure the customer's ledger row exists, then updates it. The update takes the
+`lock_ledgers` upserts each customer's ledger row, bumping its version. The update takes the
 row's write lock (PostgreSQL) or the database's write lock (SQLite's single writer) until the unit of
 work ends, so a second replica deciding for the same customer waits, then reads the contact the first
 one recorded.
@@ -10,7 +10,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import delete, insert, select, update
+from sqlalchemy import delete, insert, select
 
 from services.engagement.models import ContactLedger, ContactRecord, PolicyDocument
 from services.engagement.policy import PERIODS, ContactPolicy, PastContact
@@ -34,18 +34,11 @@ async def save_policy(uow: UnitOfWork, policy: ContactPolicy) -> None:
         index_elements=["id"], set_={"document": document, "updated_at": utcnow()}))
 
 
-async def lock_ledger(uow: UnitOfWork, customer_id: str) -> None:
-    """Hold the customer's ledger lock until the unit of work commits or rolls back."""
-    session = uow.session
-    await session.execute(dialect_insert(session.bind.dialect.name, ContactLedger.__table__)
-                          .values(customer_id=customer_id, version=0).on_conflict_do_nothing())
-    await session.execute(update(ContactLedger).where(ContactLedger.customer_id == customer_id)
-                          .values(version=ContactLedger.version + 1))
 
 
 async def lock_ledgers(uow: UnitOfWork, customer_ids: list[str]) -> None:
-    """`lock_ledger` for several customers in one upsert, taking their locks in id order (so two replicas
-    locking overlapping customers wait for each other instead of deadlocking)."""
+    """Lock the customers' ledgers in one upsert, in id order (so two replicas locking overlapping
+    customers wait for each other instead of deadlocking)."""
     session, ordered = uow.session, sorted(set(customer_ids))
     if not ordered:
         return
@@ -86,9 +79,6 @@ async def recent_contacts(uow: UnitOfWork, customer_id: str, now: datetime) -> l
     return [PastContact(row.channel, row.priority, row.contacted_at) for row in rows]
 
 
-async def is_reserved(uow: UnitOfWork, message_id: str) -> bool:
-    return await uow.session.scalar(
-        select(ContactRecord.id).where(ContactRecord.message_id == message_id)) is not None
 
 
 async def reserve(uow: UnitOfWork, *, message_id: str, customer_id: str, channel: str, priority: str,
@@ -105,9 +95,6 @@ async def reserve_all(uow: UnitOfWork, reservations: list[dict[str, Any]]) -> No
         await uow.session.execute(insert(ContactRecord.__table__), reservations)
 
 
-async def release(uow: UnitOfWork, message_id: str) -> None:
-    """A contact that was never made stops counting."""
-    await uow.session.execute(delete(ContactRecord).where(ContactRecord.message_id == message_id))
 
 
 async def contact_history(uow: UnitOfWork, customer_id: str, limit: int = 50) -> list[ContactRecord]:
