@@ -34,7 +34,8 @@ async def stack(broker: str, tmp_path_factory: pytest.TempPathFactory) -> AsyncI
 
 @pytest.fixture
 async def http() -> AsyncIterator[httpx.AsyncClient]:
-    async with httpx.AsyncClient(headers={"Authorization": f"Bearer {ADMIN_KEY}"}, timeout=10) as client:
+    # Four services, their background jobs and the broker share two cores: a request can wait its turn.
+    async with httpx.AsyncClient(headers={"Authorization": f"Bearer {ADMIN_KEY}"}, timeout=30) as client:
         yield client
 
 
