@@ -93,14 +93,9 @@ def fingerprints(scores: Scores, model_version: str | None) -> np.ndarray:
 
 
 def _text_codes(values: np.ndarray) -> np.ndarray:
-    known: dict[object, int] = {}
-
-    def code(text: object) -> int:
-        if text not in known:
-            known[text] = _text_code(text)  # type: ignore[arg-type]
-        return known[text]
-
-    return np.fromiter((code(text) for text in values), dtype=np.uint64, count=len(values))
+    texts = values.tolist()
+    code = {text: _text_code(text) for text in set(texts)}  # a handful of labels
+    return np.fromiter(map(code.__getitem__, texts), dtype=np.uint64, count=len(texts))
 
 
 def _text_code(text: str | None) -> int:
