@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import os
 import re
 import signal
@@ -128,12 +129,18 @@ class StackProcess:
         return pids
 
     def stop(self) -> int:
+        # SIGTERM rather than SIGINT: a soak started in the background of a shell has SIGINT ignored, and
+        # the stack would never hear it.
         if self.process.poll() is None:
-            self.process.send_signal(signal.SIGINT)
+            services = list(self.service_pids().values())
+            self.process.terminate()
             try:
                 self.process.wait(timeout=60)
             except subprocess.TimeoutExpired:
                 self.process.kill()
+                for pid in services:  # the stack's services would outlive it
+                    with contextlib.suppress(ProcessLookupError):
+                        os.kill(pid, signal.SIGKILL)
         return self.process.wait()
 
 
