@@ -34,8 +34,6 @@ async def save_policy(uow: UnitOfWork, policy: ContactPolicy) -> None:
         index_elements=["id"], set_={"document": document, "updated_at": utcnow()}))
 
 
-
-
 async def lock_ledgers(uow: UnitOfWork, customer_ids: list[str]) -> None:
     """Lock the customers' ledgers in one upsert, in id order (so two replicas locking overlapping
     customers wait for each other instead of deadlocking)."""
@@ -49,7 +47,7 @@ async def lock_ledgers(uow: UnitOfWork, customer_ids: list[str]) -> None:
 
 
 async def recent_contacts_of(uow: UnitOfWork, customer_ids: list[str], now: datetime) -> dict[str, list[PastContact]]:
-    """`recent_contacts` for several customers in one query; everyone asked about has an entry."""
+    """Each customer's contacts within the longest cap period, in one query; everyone asked about has an entry."""
     history: dict[str, list[PastContact]] = {c: [] for c in customer_ids}
     rows = await uow.session.execute(
         select(ContactRecord.customer_id, ContactRecord.channel, ContactRecord.priority, ContactRecord.contacted_at)
@@ -69,32 +67,15 @@ async def reserved_among(uow: UnitOfWork, message_ids: list[str]) -> set[str]:
 
 async def release_all(uow: UnitOfWork, message_ids: list[str]) -> None:
     if message_ids:
-        await uow.session.execute(delete(ContactRecord).where(ContactRecord.message_id.in_(message_ids)))
-
-
-async def recent_contacts(uow: UnitOfWork, customer_id: str, now: datetime) -> list[PastContact]:
-    rows = await uow.session.execute(
-        select(ContactRecord.channel, ContactRecord.priority, ContactRecord.contacted_at)
-        .where(ContactRecord.customer_id == customer_id, ContactRecord.contacted_at > now - _LONGEST_PERIOD))
-    return [PastContact(row.channel, row.priority, row.contacted_at) for row in rows]
-
-
-
-
-async def reserve(uow: UnitOfWork, *, message_id: str, customer_id: str, channel: str, priority: str,
-                  at: datetime) -> None:
-    """Count the contact now, before delivery, so a concurrent decision sees it."""
-    uow.session.add(ContactRecord(message_id=message_id, customer_id=customer_id, channel=channel,
-                                  priority=priority, contacted_at=at))
+        await uow.session.execute(delete(ContactRecord).where(
+            one_of(uow.session.bind.dialect.name, ContactRecord.message_id, message_ids)))
 
 
 async def reserve_all(uow: UnitOfWork, reservations: list[dict[str, Any]]) -> None:
-    """`reserve` for several messages in one statement; each entry has message_id, customer_id, channel,
-    priority and contacted_at."""
+    """Count the contacts now, before delivery, so a concurrent decision sees them; one statement, each
+    entry with message_id, customer_id, channel, priority and contacted_at."""
     if reservations:
         await uow.session.execute(insert(ContactRecord.__table__), reservations)
-
-
 
 
 async def contact_history(uow: UnitOfWork, customer_id: str, limit: int = 50) -> list[ContactRecord]:

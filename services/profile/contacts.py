@@ -17,7 +17,8 @@ async def contacts_of(engine: AsyncEngine, vault: PersonalDataVault, customer_id
     """The contacts of the reachable customers among `customer_ids`; erased and merged-away ones count as missing."""
     wanted = sorted(set(customer_ids))
     query = (select(Customer.customer_id, Customer.personal_data, Customer.do_not_contact)
-             .where(one_of(engine.dialect.name, Customer.customer_id, wanted), Customer.erased_at.is_(None), Customer.merged_into.is_(None))
+             .where(one_of(engine.dialect.name, Customer.customer_id, wanted), Customer.erased_at.is_(None),
+                    Customer.merged_into.is_(None))
              .order_by(Customer.customer_id))
     contacts = []
     for row in await read_rows(engine, query):

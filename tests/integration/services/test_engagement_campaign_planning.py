@@ -52,10 +52,9 @@ async def unit_of_work(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterato
                 if TIERS[n % 4] is not None:
                     await projection.apply_standing(uow, customer, tier=TIERS[n % 4])
                 await projection.apply_membership(uow, SEGMENT, customer, "entered", NOW)
-                for k in range(n % 3):  # none, one or two contacts this week
-                    await contacts.reserve(uow, message_id=f"past-{customer}-{k}", customer_id=customer,
-                                           channel="email" if k else "sms", priority="promotion",
-                                           at=NOW - timedelta(hours=5 + 30 * k))
+                await contacts.reserve_all(uow, [  # none, one or two contacts this week
+                    {"message_id": f"past-{customer}-{k}", "customer_id": customer, "channel": "email" if k else "sms",
+                     "priority": "promotion", "contacted_at": NOW - timedelta(hours=5 + 30 * k)} for k in range(n % 3)])
             await uow.commit()
         yield factory
         await engine.dispose()
@@ -81,8 +80,9 @@ async def expected(uow: UnitOfWork, run: Run, policy: ContactPolicy) -> dict[str
         recipient = await projection.recipient(uow, customer)
         timing = zone_timing(run.run_at, time.fromisoformat(local) if local else None, None, recipient.timezone,
                              policy, NOW)
-        decision = decide(run.definition["channel"], run.definition["priority"], recipient,
-                          await contacts.recent_contacts(uow, customer, timing.decided_at), policy, timing.decided_at)
+        history = await contacts.recent_contacts_of(uow, [customer], timing.decided_at)
+        decision = decide(run.definition["channel"], run.definition["priority"], recipient, history[customer], policy,
+                          timing.decided_at)
         reason = f"quiet_hours until {decision.until.isoformat()}" if decision.until else decision.reason
         decisions[customer] = {"arm": arm, "outcome": decision.outcome, "channel": decision.channel, "reason": reason,
                                "due_at": None if decision.outcome == "suppress" else decision.until or timing.decided_at}
