@@ -201,18 +201,22 @@ async def _ingestion(settings: ScoringSettings, events: int, ceiling: float) -> 
 
 
 LATENCY_RATE = 1000  # purchases per second
+WARM_UP_SECONDS = 3  # at the same rate, before the measured window: connections opened, statements prepared
 
 
 async def _tier_latency(settings: ScoringSettings, purchases: int) -> BenchResult:
     """Customers below the top tier, with their orders counted (the ingested ones first), buy big at a steady
-    rate; each purchase should come back as a tier-changed event. The load generator and the listener run
+    rate; each purchase should come back as a tier-changed event. The first WARM_UP_SECONDS of purchases
+    warm the freshly started service up and are reported apart. The load generator and the listener run
     in a process of their own, so the service's work does not delay their clocks."""
+    warm_up = LATENCY_RATE * WARM_UP_SECONDS
     app = create_app(settings)
     async with app.router.lifespan_context(app):
         async with app.state.engine.connect() as connection:
             customers = list(await connection.scalars(
                 select(CustomerScore.customer_id).where(CustomerScore.tier.in_(["low-value", "ordinary"]))
-                .order_by(CustomerScore.customer_id.like("i-%").desc(), CustomerScore.customer_id).limit(purchases)))
+                .order_by(CustomerScore.customer_id.like("i-%").desc(), CustomerScore.customer_id)
+                .limit(warm_up + purchases)))
         await app.state.consumer.started.wait()
         waited = time.perf_counter()
         while await app.state.relay.pending() and time.perf_counter() - waited < 600:
@@ -224,19 +228,25 @@ async def _tier_latency(settings: ScoringSettings, purchases: int) -> BenchResul
         probe.start()
         measured = await asyncio.to_thread(answers.get, True, 300)
         probe.join(30)
-    latencies = np.array(measured["latencies_ms"])
-    p50, p99 = (float(np.percentile(latencies, q)) if len(latencies) else float("inf") for q in (50, 99))
-    matched, sent, database = len(latencies), measured["sent"], app.state.engine.dialect.name
+    latencies = np.array(measured["latencies_ms"])  # by purchase, in the order sent; NaN if none came back
+    window, warming = latencies[warm_up:], latencies[:warm_up]
+    arrived = window[~np.isnan(window)]
+    p50, p99 = (float(np.percentile(arrived, q)) if len(arrived) else float("inf") for q in (50, 99))
+    warm_up_p99 = float(np.nanpercentile(warming, 99)) if np.isfinite(warming).any() else float("inf")
+    matched, sent, database = len(arrived), len(window), app.state.engine.dialect.name
     return BenchResult(
         name="scoring: purchase -> tier-changed on the bus (p99)",
         figure=round(p99, 1), unit="ms", target=f"p99 <= 200 ms at {LATENCY_RATE:,} purchases/s",
         passed=p99 <= 200 and sent > 0 and matched >= 0.99 * sent and measured["rate"] >= 0.95 * LATENCY_RATE,
         comparison=f"{sent:,} purchases at {measured['rate']:,.0f}/s by low-value and ordinary customers, each "
                    f"moving them up a tier; {matched:,} tier-changed events matched by correlation id; p50 "
-                   f"{p50:.1f} ms; {database}, one consumer, outbox relay in the service",
+                   f"{p50:.1f} ms; measured after {WARM_UP_SECONDS} s at the same rate on the freshly started "
+                   f"service (p99 {warm_up_p99:.0f} ms in those); {database}, one consumer, outbox relay in the "
+                   f"service",
         details={"p50_ms": round(p50, 1), "p99_ms": round(p99, 1),
-                 "max_ms": round(float(latencies.max()), 1) if matched else None,
-                 "sent": sent, "matched": matched, "publish_rate_per_s": round(measured["rate"])})
+                 "max_ms": round(float(arrived.max()), 1) if matched else None,
+                 "sent": sent, "matched": matched, "publish_rate_per_s": round(measured["rate"]),
+                 "warm_up_purchases": len(warming), "warm_up_p99_ms": round(warm_up_p99, 1)})
 
 
 def _probe(bootstrap: str, customers: list[str], answers: Any) -> None:
@@ -258,8 +268,8 @@ async def _publish_and_listen(bootstrap: str, customers: list[str]) -> dict[str,
         await listener.seek_to_end(*partitions)
         for partition in partitions:
             await listener.position(partition)
-        sent_at: dict[str, float] = {}  # correlation id -> send time, until its tier-changed arrives
-        latencies: list[float] = []
+        sent_at: dict[str, tuple[int, float]] = {}  # correlation id -> (purchase, send time), until it comes back
+        latencies = [float("nan")] * len(customers)
         finished: list[float] = []
 
         async def listen() -> None:
@@ -268,9 +278,9 @@ async def _publish_and_listen(bootstrap: str, customers: list[str]) -> dict[str,
                 arrived = time.perf_counter()
                 for records in batches.values():
                     for record in records:
-                        started = sent_at.pop(json.loads(record.value).get("correlationid") or "", None)
-                        if started is not None:
-                            latencies.append((arrived - started) * 1000)
+                        sent = sent_at.pop(json.loads(record.value).get("correlationid") or "", None)
+                        if sent is not None:
+                            latencies[sent[0]] = (arrived - sent[1]) * 1000
 
         listening = asyncio.create_task(listen())
         occurred = datetime.now(UTC) - timedelta(minutes=1)
@@ -282,12 +292,12 @@ async def _publish_and_listen(bootstrap: str, customers: list[str]) -> dict[str,
             order = PurchaseRecordedV1(order_id=f"lat-{n}-{customer_id}", customer_id=customer_id, currency="USD",
                                        occurred_at=occurred, total_amount=Decimal("5000.00"))
             envelope = new_event(order, source="bench-latency", correlation_id=f"lat-{n}")
-            sent_at[f"lat-{n}"] = time.perf_counter()
+            sent_at[f"lat-{n}"] = (n, time.perf_counter())
             await producer.send("purchase-recorded", encode(envelope), key=customer_id.encode())
         finished.append(time.perf_counter())
         rate = len(customers) / max(finished[0] - begun, 1e-9)
         await listening
-        return {"sent": len(customers), "latencies_ms": latencies, "rate": rate}
+        return {"latencies_ms": latencies, "rate": rate}
     finally:
         await producer.stop()
         await listener.stop()

@@ -168,10 +168,19 @@ async def write_changed_scores(session: AsyncSession, facts: Facts, scores: Scor
 
 
 _HISTORY = ("customer_id", "kind", "previous", "current", "reasons", "model_version", "at")
+_INSERT_HISTORY = f"""
+INSERT INTO score_changes ({", ".join(_HISTORY)})
+SELECT * FROM unnest($1::varchar[], $2::varchar[], $3::varchar[], $4::varchar[], $5::json[], $6::varchar[],
+                     $7::timestamptz[])
+"""
 
 
-async def copy_changes(session: AsyncSession, changes: list[dict[str, Any]]) -> None:
-    """Score history rows through COPY (reasons as JSON text)."""
-    records = ((c["customer_id"], c["kind"], c["previous"], c["current"], json.dumps(c["reasons"]), c["model_version"],
-                c["at"]) for c in changes)
-    await (await _driver(session)).copy_records_to_table("score_changes", columns=_HISTORY, records=records)
+async def append_changes(session: AsyncSession, changes: list[dict[str, Any]]) -> None:
+    """Score history rows (reasons as JSON text): a few as arrays in one statement, many through COPY."""
+    records = [(c["customer_id"], c["kind"], c["previous"], c["current"], json.dumps(c["reasons"]), c["model_version"],
+                c["at"]) for c in changes]
+    driver = await _driver(session)
+    if len(records) <= ARRAYS_UP_TO:  # COPY would first ask for the table's column types: a round trip more
+        await driver.execute(_INSERT_HISTORY, *(list(column) for column in zip(*records)))
+        return
+    await driver.copy_records_to_table("score_changes", columns=_HISTORY, records=records)

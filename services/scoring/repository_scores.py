@@ -11,7 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from services.scoring.lifetime_value import FittedModel
 from services.scoring.models import ClvModelRow, CustomerScore, RfmCutPointsRow, ScoreChange
 from services.scoring.repository import chunks, upsert
-from services.scoring.repository_bulk import copy_changes, write_changed_scores
+from services.scoring.repository_bulk import append_changes, write_changed_scores
 from services.scoring.rfm import CutPoints
 from services.scoring.scorer import Facts, Scores, fingerprints
 
@@ -57,11 +57,11 @@ async def write_scores(session: AsyncSession, facts: Facts, scores: Scores, now:
 
 
 async def record_changes(session: AsyncSession, changes: list[dict[str, Any]]) -> None:
-    """Append these rows to the score history (one COPY on PostgreSQL)."""
+    """Append these rows to the score history (in one statement on PostgreSQL)."""
     if not changes:
         return
     if session.bind.dialect.name == "postgresql":
-        await copy_changes(session, changes)
+        await append_changes(session, changes)
         return
     for part in chunks(changes, 5000):
         await session.execute(insert(ScoreChange), list(part))

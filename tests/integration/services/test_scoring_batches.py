@@ -18,6 +18,7 @@ from services.scoring.handlers import OrderToCount, count_purchases
 from services.scoring.handlers_customers import register_customers
 from services.scoring.models import CustomerAggregate, CustomerScore, ScoreChange
 from services.scoring.repository import load_facts
+from services.scoring.repository_scores import record_changes
 from services.scoring.rescoring import rescore_everybody
 from shared.db import utcnow
 from tests.support.scoring import new_customer, scoring_service
@@ -171,6 +172,24 @@ async def test_scores_written_for_many_customers_equal_those_written_for_a_few(
         await uow.commit()
     assert summary.scores_written == summary.customers
     assert {customer_id: await scores(app, customer_id) for customer_id in (buyer, prospect)} == few
+
+
+async def test_history_written_for_many_changes_equals_that_written_for_a_few(
+        app: FastAPI, monkeypatch: pytest.MonkeyPatch) -> None:
+    customer_id = new_customer()
+    change = {"customer_id": customer_id, "kind": "tier", "previous": "ordinary", "current": "high-value",
+              "reasons": ["CLV 1,234.00 is in the top 10%"], "model_version": "bgnbd-1", "at": utcnow()}
+    for threshold in (1_000_000, 0):  # PostgreSQL: a few go as arrays, many through COPY
+        monkeypatch.setattr(repository_bulk, "ARRAYS_UP_TO", threshold)
+        async with app.state.unit_of_work() as uow:
+            await record_changes(uow.session, [change])
+            await uow.commit()
+    async with app.state.engine.connect() as connection:
+        rows = (await connection.execute(select(
+            ScoreChange.kind, ScoreChange.previous, ScoreChange.current, ScoreChange.reasons,
+            ScoreChange.model_version, ScoreChange.at).where(ScoreChange.customer_id == customer_id))).all()
+    assert len(rows) == 2 and rows[0] == rows[1]
+    assert rows[0].reasons == change["reasons"] and rows[0].current == "high-value"
 
 
 async def test_everybody_is_read_once_with_the_same_facts_as_when_read_by_name(app: FastAPI) -> None:
