@@ -297,7 +297,8 @@ async def _customer_latency(settings: ProfileSettings, pool: int, scratch: Path,
                    f"{os.cpu_count()} cores shared by service, database, load and everything else on the machine",
         details={"p50_ms": round(load.percentile(50), 2), "p90_ms": round(load.percentile(90), 2),
                  "p99_9_ms": round(load.percentile(99.9), 2), "max_ms": round(max(load.latencies_ms), 2),
-                 "achieved_rps": round(achieved), "failed": load.failed, "connections": load.connections,
+                 "achieved_rps": round(achieved), "failed": load.failed, "failures": load.failures,
+                 "connections": load.connections,
                  "workers": workers, "service_cpu_ms_per_request": round(cpu_ms, 3)})
 
 

@@ -39,14 +39,15 @@ def utcnow() -> datetime:
     return datetime.now(timezone.utc)
 
 
-def create_engine(database_url: str, *, pool_size: int = 10, isolation_level: str | None = None,
-                  pre_ping: bool = True) -> AsyncEngine:
+def create_engine(database_url: str, *, pool_size: int = 10, max_overflow: int | None = None,
+                  isolation_level: str | None = None, pre_ping: bool = True) -> AsyncEngine:
     """An engine whose errors never quote the statement's parameters: those can be personal data, and errors are logged.
 
     `isolation_level="AUTOCOMMIT"` makes an engine for reads that need no transaction (no BEGIN and
     ROLLBACK around them). Without `pre_ping`, a connection is not tested when it is checked out (a
     round trip saved per use); a statement on a connection the server dropped then fails with
-    `connection_invalidated` set, and the caller may retry once on a fresh one."""
+    `connection_invalidated` set, and the caller may retry once on a fresh one. Up to `max_overflow`
+    (by default `pool_size`) connections more are opened under a burst and closed again when returned."""
     url = make_url(database_url)
     options = {"isolation_level": isolation_level} if isolation_level else {}
     if url.get_backend_name() == "sqlite":
@@ -55,7 +56,8 @@ def create_engine(database_url: str, *, pool_size: int = 10, isolation_level: st
         engine = create_async_engine(url, connect_args={"timeout": 30}, hide_parameters=True, **options)
         event.listen(engine.sync_engine, "connect", _tune_sqlite)
         return engine
-    return create_async_engine(url, pool_size=pool_size, max_overflow=pool_size, pool_pre_ping=pre_ping,
+    return create_async_engine(url, pool_size=pool_size, pool_pre_ping=pre_ping,
+                               max_overflow=pool_size if max_overflow is None else max_overflow,
                                hide_parameters=True, **options)
 
 

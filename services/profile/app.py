@@ -41,9 +41,11 @@ def create_app(settings: ProfileSettings | None = None) -> FastAPI:
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         async with platform_lifespan(app):
             # Reads of the 360 view need no transaction: their own pool of autocommit connections,
-            # not pinged before each use (a read on a dropped connection is retried instead).
-            app.state.read_engine = create_engine(settings.database_url, pool_size=settings.db_pool_size,
-                                                  isolation_level="AUTOCOMMIT", pre_ping=False)
+            # not pinged before each use (a read on a dropped connection is retried instead). Every
+            # connection opened is kept: under a burst, requests wait their turn for one rather than open
+            # and close connections (each costs a handshake and the driver's type introspection).
+            app.state.read_engine = create_engine(settings.database_url, pool_size=2 * settings.db_pool_size,
+                                                  max_overflow=0, isolation_level="AUTOCOMMIT", pre_ping=False)
             # What is alive once the service has started (modules, models, compiled statements) lives
             # as long as the process: keep it out of the collector's full passes, which would
             # otherwise walk it again and again under ingestion's allocation rate.
