@@ -81,7 +81,7 @@ async def _run(host: str, port: int, targets: list[str], rate: float, headers: l
         nonlocal opened
         async with slots:
             for attempt in range(2):
-                reused = bool(idle)
+                reused = attempt == 0 and bool(idle)
                 connection = idle.pop() if reused else None
                 try:
                     if connection is None:
@@ -95,8 +95,8 @@ async def _run(host: str, port: int, targets: list[str], rate: float, headers: l
                 except (OSError, h11.ProtocolError) as exc:
                     if connection is not None:
                         connection.close()
-                    if not (reused and attempt == 0):  # as HTTP clients do, a GET that met a kept-alive
-                        failures[type(exc).__name__] += 1  # connection the server had closed goes again
+                    if not reused:  # as HTTP clients do, a GET that met a kept-alive connection the
+                        failures[type(exc).__name__] += 1  # server had closed goes again on a new one
                         break
         latencies.append((time.perf_counter() - due) * 1000)
 
