@@ -331,19 +331,24 @@ async def _apply_rate(app: Any, settings: ProfileSettings, events: int) -> Bench
         details={"seconds": round(seconds, 2)})
 
 
-async def _ingestion(app: Any, settings: ProfileSettings, events: int) -> list[BenchResult]:
-    """Publish `events` orders from an external system; then read the topic with a bare aiokafka loop
-    (the ceiling of this machine and broker), then let the service's consumer apply them. Both rates
-    are steady state: from the end of the first batch to the last, so joining the group is left out."""
+async def _publish_orders(settings: ProfileSettings, events: int, prefix: str) -> None:
+    """Orders from an external system (source bench-{prefix}) onto purchase-recorded, keyed by customer."""
     producer = AIOKafkaProducer(bootstrap_servers=settings.kafka_bootstrap_servers, linger_ms=20,
                                 max_batch_size=1_000_000)
     await producer.start()
     try:
-        for n, value in enumerate(_orders(events, "shop")):
+        for n, value in enumerate(_orders(events, prefix)):
             await producer.send("purchase-recorded", value, key=f"b-{1 + n % 50_000}".encode())
         await producer.flush()
     finally:
         await producer.stop()
+
+
+async def _ingestion(app: Any, settings: ProfileSettings, events: int) -> list[BenchResult]:
+    """Publish `events` orders from an external system; then read the topic with a bare aiokafka loop
+    (the ceiling of this machine and broker), then let the service's consumer apply them. Both rates
+    are steady state: from the end of the first batch to the last, so joining the group is left out."""
+    await _publish_orders(settings, events, "shop")
     bare_events, bare_seconds = await _bare_consume(settings, events)
     bare = bare_events / bare_seconds
 
@@ -393,17 +398,9 @@ async def _ingestion_by_replicas(settings: ProfileSettings, scratch: Path, event
     to the last, by the times the rows were stored (each batch's own)."""
     replicas = 2
     settings = settings.model_copy(update={"consumer_group": f"{settings.consumer_group}-replicas"})
-    async with _service(settings, scratch, replicas) as _:
+    async with _service(settings, scratch, replicas):
         await asyncio.sleep(8.0)  # both members joined and the partitions shared out
-        producer = AIOKafkaProducer(bootstrap_servers=settings.kafka_bootstrap_servers, linger_ms=20,
-                                    max_batch_size=1_000_000)
-        await producer.start()
-        try:
-            for n, value in enumerate(_orders(events, "fleet")):
-                await producer.send("purchase-recorded", value, key=f"b-{1 + n % 50_000}".encode())
-            await producer.flush()
-        finally:
-            await producer.stop()
+        await _publish_orders(settings, events, "fleet")
         fleet = Purchase.source == "bench-fleet"
         engine = create_engine(settings.database_url, pool_size=1)
         try:
