@@ -71,6 +71,23 @@ def _tune_sqlite(dbapi_connection: Any, _record: Any) -> None:
     cursor.close()
 
 
+async def begin_writing(session: Any) -> None:
+    """Make sure the session's writes that follow share one transaction, also on SQLite.
+
+    Python's sqlite3 opens a transaction only before a statement that starts with INSERT, UPDATE, DELETE
+    or REPLACE; a write that starts with WITH (a CTE SQLAlchemy puts in front of an INSERT ... SELECT) runs
+    outside any transaction and is visible to everybody at once. This opens the transaction first."""
+    if session.bind.dialect.name != "sqlite":
+        return
+    connection = await session.connection()
+    await connection.run_sync(_begin_sqlite)
+
+
+def _begin_sqlite(connection: Any) -> None:
+    if not connection.connection.driver_connection.in_transaction:  # aiosqlite's, as sqlite3 tracks it
+        connection.exec_driver_sql("BEGIN IMMEDIATE")
+
+
 async def ping(engine: AsyncEngine) -> None:
     async with engine.connect() as connection:
         await connection.execute(text("SELECT 1"))

@@ -154,3 +154,19 @@ async def test_a_planned_run_records_members_messages_their_steps_and_suppressio
     assert {(e.subject, e.source) for e in events} == {(c, "/services/engagement") for c in suppressed}
     assert sorted((OutreachSuppressedV1.model_validate(e.data) for e in events), key=lambda d: d.message_id) == [
         outcome_event(messages[c], "suppressed", reason) for c, reason in sorted(suppressed.items())]
+
+
+async def test_a_run_planned_but_not_committed_leaves_nothing_behind(unit_of_work) -> None:  # type: ignore[no-untyped-def]
+    run = Run("cmp-undone", 1, definition("cmp-undone"), NOW)
+    async with unit_of_work() as uow:
+        outcome = await plan_run(uow, run, ContactPolicy(), NOW)
+        async with unit_of_work() as onlooker:  # another connection sees nothing before the commit
+            seen = await onlooker.session.scalar(select(func.count()).select_from(Message).where(
+                Message.campaign_id == "cmp-undone"))
+        await uow.rollback()
+    async with unit_of_work() as uow:
+        members = await uow.session.scalar(select(func.count()).select_from(CampaignMember).where(
+            CampaignMember.campaign_id == "cmp-undone"))
+        messages = await uow.session.scalar(select(func.count()).select_from(Message).where(
+            Message.campaign_id == "cmp-undone"))
+    assert outcome.members == 400 and (seen, members, messages) == (0, 0, 0)
