@@ -55,6 +55,8 @@ def create_engine(database_url: str, *, pool_size: int = 10, max_overflow: int |
             Path(url.database).parent.mkdir(parents=True, exist_ok=True)
         engine = create_async_engine(url, connect_args={"timeout": 30}, hide_parameters=True, **options)
         event.listen(engine.sync_engine, "connect", _tune_sqlite)
+        if isolation_level != "AUTOCOMMIT":
+            event.listen(engine.sync_engine, "before_cursor_execute", _begin_before_leading_with)
         return engine
     return create_async_engine(url, pool_size=pool_size, pool_pre_ping=pre_ping,
                                max_overflow=pool_size if max_overflow is None else max_overflow,
@@ -71,21 +73,14 @@ def _tune_sqlite(dbapi_connection: Any, _record: Any) -> None:
     cursor.close()
 
 
-async def begin_writing(session: Any) -> None:
-    """Make sure the session's writes that follow share one transaction, also on SQLite.
-
-    Python's sqlite3 opens a transaction only before a statement that starts with INSERT, UPDATE, DELETE
-    or REPLACE; a write that starts with WITH (a CTE SQLAlchemy puts in front of an INSERT ... SELECT) runs
-    outside any transaction and is visible to everybody at once. This opens the transaction first."""
-    if session.bind.dialect.name != "sqlite":
-        return
-    connection = await session.connection()
-    await connection.run_sync(_begin_sqlite)
-
-
-def _begin_sqlite(connection: Any) -> None:
-    if not connection.connection.driver_connection.in_transaction:  # aiosqlite's, as sqlite3 tracks it
-        connection.exec_driver_sql("BEGIN IMMEDIATE")
+def _begin_before_leading_with(connection: Any, cursor: Any, statement: str, _parameters: Any, context: Any,
+                               _executemany: bool) -> None:
+    # Python's sqlite3 opens a transaction only before a statement that starts with INSERT, UPDATE, DELETE
+    # or REPLACE. A write that starts with WITH (the CTE SQLAlchemy puts in front of an INSERT ... SELECT)
+    # would run outside any transaction, visible to everybody at once and kept on rollback: open one first.
+    if context is not None and (context.isinsert or context.isupdate or context.isdelete) \
+            and statement.lstrip()[:4].upper() == "WITH" and not connection.connection.driver_connection.in_transaction:
+        cursor.execute("BEGIN")
 
 
 async def ping(engine: AsyncEngine) -> None:

@@ -12,7 +12,7 @@ from typing import Annotated, AsyncIterator, Awaitable, Callable
 
 from fastapi import APIRouter, Depends, FastAPI, Request
 from sqlalchemy import MetaData
-from sqlalchemy.ext.asyncio import async_sessionmaker
+from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker
 
 from shared.bus.consumer import ConsumerRunner, Subscriptions
 from shared.bus.producer import Publisher
@@ -99,21 +99,22 @@ async def _lifespan(app: FastAPI, definition: ServiceDefinition, settings: Servi
         settings.database_url, pool_size=settings.db_pool_size, pre_ping=False)
     if settings.migrate_on_start:
         await upgrade_to_head(state.engine, definition.migrations)
-    sessions = async_sessionmaker(state.engine, expire_on_commit=False)
     state.publisher = Publisher(settings)
     state.relay = OutboxRelay(
         state.worker_engine, definition.tables.outbox, state.publisher, service=definition.name,
         poll_interval=settings.outbox_poll_interval_ms / 1000, batch_size=settings.outbox_batch_size,
         retention=timedelta(hours=settings.outbox_retention_hours),
     )
-    state.unit_of_work = unit_of_work_factory(sessions, definition.tables.outbox,
-                                              source=f"/services/{definition.name}", on_commit=state.relay.wake)
-    worker_unit_of_work = unit_of_work_factory(async_sessionmaker(state.worker_engine, expire_on_commit=False),
-                                               definition.tables.outbox, source=f"/services/{definition.name}",
-                                               on_commit=state.relay.wake)
+
+    def units_of_work(engine: AsyncEngine) -> Callable[[], UnitOfWork]:
+        return unit_of_work_factory(async_sessionmaker(engine, expire_on_commit=False), definition.tables.outbox,
+                                    source=f"/services/{definition.name}", on_commit=state.relay.wake)
+
+    state.unit_of_work = units_of_work(state.engine)
     state.consumer = ConsumerRunner(
         bootstrap_servers=settings.kafka_bootstrap_servers, group_id=settings.consumer_group,
-        subscriptions=definition.subscriptions(settings), unit_of_work=worker_unit_of_work, inbox=definition.tables.inbox,
+        subscriptions=definition.subscriptions(settings), unit_of_work=units_of_work(state.worker_engine),
+        inbox=definition.tables.inbox,
         publisher=state.publisher, metrics=state.metrics.consumer, batch_size=settings.consumer_batch_size,
         max_retries=settings.consumer_max_retries, retry_backoff=settings.consumer_retry_backoff_ms / 1000,
         client_id=f"{definition.name}-consumer", session_timeout_ms=settings.consumer_session_timeout_ms,

@@ -65,7 +65,7 @@ from services.engagement.policy import (
     ContactPolicy,
     purpose_of,
 )
-from shared.db import UTCDateTime, begin_writing
+from shared.db import UTCDateTime
 from shared.events.catalogue import OutreachSuppressedV1
 from shared.events.envelope import DATA_CONTENT_TYPE
 from shared.logging import current_correlation_id
@@ -103,7 +103,6 @@ async def plan_run(uow: UnitOfWork, run: Run, policy: ContactPolicy, now: dateti
     plan = await _plan(uow, run, policy, now)
     if session.bind.dialect.name == "postgresql":
         return await _write_at_once(uow, run, plan, now)
-    await begin_writing(session)  # the writes below open with the plan's WITH
     planned = plan.subquery("plan")
     await session.execute(_members(run, planned))
     await session.execute(_queue(run, planned, now))
