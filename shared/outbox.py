@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 import zlib
 from dataclasses import dataclass
 from datetime import timedelta
@@ -86,17 +87,27 @@ class OutboxRelay:
     On PostgreSQL an advisory lock makes one replica at a time the publisher: rows are never
     published out of order by two relays. Publishing happens before rows are marked, so a crash in
     between publishes them again (at least once); consumers drop the duplicate by event id.
+
+    Each look for pending rows starts at the first row the previous look found (the floor), because rows
+    published since are still in the pending index until a vacuum, and a look from the start waded through
+    every one of them: 18 ms per look after 260,000 events. A row below the floor can still turn up, from
+    a transaction that took its id early and committed late; a look from the start every
+    `full_scan_interval` seconds publishes it.
     """
 
     def __init__(self, engine: AsyncEngine, table: Table, publisher: Any, *, service: str,
-                 poll_interval: float = 0.1, batch_size: int = 1000, retention: timedelta = timedelta(hours=24)):
+                 poll_interval: float = 0.1, batch_size: int = 1000, retention: timedelta = timedelta(hours=24),
+                 full_scan_interval: float = 2.0):
         self.engine = engine
         self.table = table
         self.publisher = publisher
         self.poll_interval = poll_interval
         self.batch_size = batch_size
         self.retention = retention
+        self.full_scan_interval = full_scan_interval
         self.stats = RelayStats()
+        self._floor: int | None = None
+        self._full_scan_due = 0.0
         self._lock_key = zlib.crc32(f"outbox:{service}".encode()) & 0x7FFFFFFF
         self._wake = asyncio.Event()
         self._stopping = False
@@ -138,20 +149,26 @@ class OutboxRelay:
                     locked = await connection.scalar(text("SELECT pg_try_advisory_xact_lock(:key)"), {"key": self._lock_key})
                     if not locked:
                         return 0
-                rows = (await connection.execute(
-                    select(self.table.c.id, self.table.c.topic, self.table.c.key, self.table.c.payload)
-                    .where(self.table.c.published_at.is_(None))
-                    .order_by(self.table.c.id)
-                    .limit(self.batch_size)
-                )).all()
+                rows = (await connection.execute(self._pending())).all()
                 if not rows:
                     return 0
+                self._floor = rows[0].id
                 await self.publisher.publish_many([(r.topic, r.key, r.payload) for r in rows])
                 await connection.execute(update(self.table).where(one_of(connection.dialect.name, self.table.c.id,
                                                                           [r.id for r in rows]))
                                          .values(published_at=utcnow()))
         self.stats.published += len(rows)
         return len(rows)
+
+    def _pending(self) -> Any:
+        """The next batch of pending rows: from the floor, or from the start when a full look is due."""
+        pending = self.table.c.published_at.is_(None)
+        if self._floor is None or time.monotonic() >= self._full_scan_due:
+            self._full_scan_due = time.monotonic() + self.full_scan_interval
+        else:
+            pending = pending & (self.table.c.id >= self._floor)
+        return (select(self.table.c.id, self.table.c.topic, self.table.c.key, self.table.c.payload)
+                .where(pending).order_by(self.table.c.id).limit(self.batch_size))
 
     async def pending(self) -> int:
         async with self.engine.connect() as connection:

@@ -7,7 +7,7 @@ import uuid
 from datetime import datetime, timezone
 from decimal import Decimal
 
-from sqlalchemy import func, select
+from sqlalchemy import delete, func, insert, select
 
 from shared.bus.producer import Publisher
 from shared.events.catalogue import PurchaseRecordedV1
@@ -124,3 +124,26 @@ async def test_a_new_relay_publishes_what_an_earlier_one_left_behind(database_ur
         assert await unpublished(engine) == 0
     records = await read_until(broker, "purchase-recorded", lambda rs: len(rs) >= 3, key=customer_id)
     assert [json.loads(r.value)["data"]["order_id"] for r in records] == ["o-1", "o-2", "o-3"]
+
+
+async def test_an_event_committed_late_below_the_relays_floor_is_published_by_the_next_full_look(
+        database_url: str, broker: str) -> None:
+    customer_id = f"c-{uuid.uuid4().hex[:8]}"
+    async with mechanism_database(database_url) as engine:
+        await record_orders(engine, customer_id, ["committed-late", "committed-first"])
+        async with engine.begin() as connection:  # the first event's transaction has not committed yet
+            late = (await connection.execute(delete(tables.outbox).where(tables.outbox.c.id == select(
+                func.min(tables.outbox.c.id)).scalar_subquery()).returning(*tables.outbox.c))).one()
+        relay = relay_for(engine, broker)
+        relay.full_scan_interval = 0.5
+        assert await relay.publish_once() == 1
+
+        async with engine.begin() as connection:  # now it has, under the id it took first
+            await connection.execute(insert(tables.outbox).values(**late._asdict()))
+        assert await relay.publish_once() == 0  # it looks from its floor, past the late event's id
+        await asyncio.sleep(0.5)
+        assert await relay.publish_once() == 1
+        await relay.publisher.close()
+        assert await unpublished(engine) == 0
+    records = await read_until(broker, "purchase-recorded", lambda rs: len(rs) >= 2, key=customer_id)
+    assert [json.loads(r.value)["data"]["order_id"] for r in records] == ["committed-first", "committed-late"]
