@@ -26,9 +26,9 @@ async def mark_dirty(session: AsyncSession, customer_ids: Iterable[str]) -> None
 
 
 async def take_dirty(session: AsyncSession, limit: int) -> tuple[list[str], datetime | None]:
-    """Up to `limit` marked customers, in no particular order: the refresh job takes batches until the marks
-    run out, so each is done within one run. (Oldest first meant sorting every mark for every batch: at 50,000
-    marks, 18 ms of database time per batch while purchases flow in.)"""
+    """Up to `limit` marked customers, in no particular order: the refresh job takes batches until fewer than a
+    batch are left, so every mark is done by the end of a run that catches up. (Oldest first meant sorting every
+    mark for every batch: at 50,000 marks, 18 ms of database time per batch while purchases flow in.)"""
     rows = (await session.execute(select(DIRTY.c.customer_id, DIRTY.c.marked_at).limit(limit))).all()
     return [r.customer_id for r in rows], max((r.marked_at for r in rows), default=None)
 
