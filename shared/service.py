@@ -136,7 +136,8 @@ async def _lifespan(app: FastAPI, definition: ServiceDefinition, settings: Servi
             task.cancel()
         await asyncio.gather(relay_task, bus_task, *job_tasks, return_exceptions=True)
         await state.publisher.close()
-        await state.worker_engine.dispose()
+        if state.worker_engine is not state.engine:
+            await state.worker_engine.dispose()
         await state.engine.dispose()
         log.info("service stopped")
 
