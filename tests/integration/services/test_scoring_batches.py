@@ -24,6 +24,8 @@ from shared.db import utcnow
 from tests.support.scoring import new_customer, scoring_service
 
 NOW = datetime.now(timezone.utc).replace(microsecond=0)
+# Orders are placed hours apart from yesterday noon, so the two on one day stay on it at any time of day.
+ORDERS_FROM = (NOW - timedelta(days=1)).replace(hour=12, minute=0, second=0)
 
 
 @pytest.fixture(scope="module")
@@ -38,7 +40,7 @@ def orders_of(customer_id: str) -> list[OrderToCount]:
     days_ago = [40, 40, 25, 10, 10, 3]
     return [OrderToCount(source="shop", order_id=f"{customer_id}-{n}", customer_id=customer_id,
                          amount=Decimal(f"{10 + n}.50"), currency="EUR" if n == 2 else "USD",
-                         occurred_at=NOW - timedelta(days=days, hours=n), ref=f"e-{n}")
+                         occurred_at=ORDERS_FROM - timedelta(days=days, hours=n), ref=f"e-{n}")
             for n, days in enumerate(days_ago)]
 
 
@@ -92,7 +94,7 @@ async def test_a_late_order_from_before_the_first_moves_the_first_purchase_back(
     await count(app, orders[2:])
     await count(app, orders[:2])
     counted = await aggregate(app, customer_id)
-    assert counted["first_purchase_at"] == orders[1].occurred_at  # 40 days and an hour ago
+    assert counted["first_purchase_at"] == orders[1].occurred_at  # 40 days and an hour before yesterday noon
     assert (counted["purchase_count"], counted["purchase_days"]) == (6, 4)
 
 
