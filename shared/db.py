@@ -47,7 +47,9 @@ def create_engine(database_url: str, *, pool_size: int = 10, max_overflow: int |
     ROLLBACK around them). Without `pre_ping`, a connection is not tested when it is checked out (a
     round trip saved per use); a statement on a connection the server dropped then fails with
     `connection_invalidated` set, and the caller may retry once on a fresh one. Up to `max_overflow`
-    (by default `pool_size`) connections more are opened under a burst and closed again when returned."""
+    (by default `pool_size`) connections more are opened under a burst and closed again when returned.
+    The pool hands out the connection returned last: a few warm connections serve a steady load, with
+    their prepared statements planned and their server processes' caches hot, and the rest stay idle."""
     url = make_url(database_url)
     options = {"isolation_level": isolation_level} if isolation_level else {}
     if url.get_backend_name() == "sqlite":
@@ -58,7 +60,7 @@ def create_engine(database_url: str, *, pool_size: int = 10, max_overflow: int |
         if isolation_level != "AUTOCOMMIT":
             event.listen(engine.sync_engine, "before_cursor_execute", _begin_before_leading_with)
         return engine
-    return create_async_engine(url, pool_size=pool_size, pool_pre_ping=pre_ping,
+    return create_async_engine(url, pool_size=pool_size, pool_pre_ping=pre_ping, pool_use_lifo=True,
                                max_overflow=pool_size if max_overflow is None else max_overflow,
                                hide_parameters=True, **options)
 
