@@ -4,12 +4,15 @@ channels). Each row carries only its own columns (the others are NULL), so the p
 sent and decoded once, not once per list entry."""
 from __future__ import annotations
 
+import functools
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import Executable, Row, String, bindparam, case, func, literal, null, select, true, union_all
+import asyncpg
+from sqlalchemy import Dialect, Executable, Row, String, bindparam, case, func, literal, null, select, true, union_all
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncEngine
 
@@ -36,50 +39,71 @@ TOP_CATEGORIES = 3
 
 @dataclass(frozen=True)
 class Profile360:
-    """The stored rows of the view; `view()` opens the personal data and shapes the answer."""
+    """The stored rows of the view (by column name); `view()` opens the personal data and shapes the answer."""
 
-    rows: list[Row[Any]]
+    rows: list[Mapping[str, Any]]
 
     @property
-    def profile(self) -> Row[Any]:
-        return next(row for row in self.rows if row.kind is None)
+    def profile(self) -> Mapping[str, Any]:
+        return next(row for row in self.rows if row["kind"] is None)
 
     @property
     def erased(self) -> bool:
-        return self.profile.erased_at is not None
+        return self.profile["erased_at"] is not None
 
     @property
     def merged_into(self) -> str | None:
-        return self.profile.merged_into  # type: ignore[no-any-return]
+        return self.profile["merged_into"]  # type: ignore[no-any-return]
 
     def view(self, vault: PersonalDataVault) -> Customer360:
         row = self.profile
-        personal = vault.open(row.customer_id, row.personal_data)
-        lists: dict[str, list[Row[Any]]] = {"consent": [], "tag": [], "external_id": [], "category": [],
-                                            "channel": []}
+        personal = vault.open(row["customer_id"], row["personal_data"])
+        lists: dict[str, list[Mapping[str, Any]]] = {"consent": [], "tag": [], "external_id": [], "category": [],
+                                                     "channel": []}
         for item in self.rows:
-            if item.kind is not None:
-                lists[item.kind].append(item)
-        categories = sorted(lists["category"], key=lambda r: (-r.n, r.a))[:TOP_CATEGORIES]
-        totals = {"orders": row.orders, "gross": Decimal(row.gross), "refunded": Decimal(row.refunded),
-                  "first_purchase_at": _utc(row.first_purchase_at), "last_purchase_at": _utc(row.last_purchase_at)}
+            if item["kind"] is not None:
+                lists[item["kind"]].append(item)
+        categories = sorted(lists["category"], key=lambda r: (-r["n"], r["a"]))[:TOP_CATEGORIES]
+        totals = {"orders": row["orders"], "gross": Decimal(row["gross"]), "refunded": Decimal(row["refunded"]),
+                  "first_purchase_at": _utc(row["first_purchase_at"]), "last_purchase_at": _utc(row["last_purchase_at"])}
         return Customer360(
-            customer_id=row.customer_id, **{name: personal.get(name) for name in PERSONAL_FIELDS},
-            region=row.region, country=row.country, timezone=row.timezone, locale=row.locale,
-            birthday=row.birthday, gender=row.gender, tags=sorted(r.a for r in lists["tag"]),
-            attributes=row.attributes or {},
-            external_ids=[{"source": r.a, "id": r.b} for r in sorted(lists["external_id"], key=lambda r: (r.a, r.b))],
-            consents=[{"channel": r.a, "purpose": r.b, "granted": bool(r.n), "source": r.c, "occurred_at": r.at}
-                      for r in sorted(lists["consent"], key=lambda r: (r.a, r.b))],
-            do_not_contact=row.do_not_contact, created_at=row.created_at, updated_at=row.updated_at,
-            summary=purchase_summary(totals, [r.a for r in categories], sorted(r.a for r in lists["channel"])),
-            scores={**{name: getattr(row, name) for name in SCORE_FIELDS}, "nps": row.nps, "csat": row.csat},
+            customer_id=row["customer_id"], **{name: personal.get(name) for name in PERSONAL_FIELDS},
+            **{name: row[name] for name in ("region", "country", "timezone", "locale", "birthday", "gender",
+                                            "do_not_contact", "created_at", "updated_at")},
+            tags=sorted(r["a"] for r in lists["tag"]), attributes=row["attributes"] or {},
+            external_ids=[{"source": r["a"], "id": r["b"]}
+                          for r in sorted(lists["external_id"], key=lambda r: (r["a"], r["b"]))],
+            consents=[{"channel": r["a"], "purpose": r["b"], "granted": bool(r["n"]), "source": r["c"],
+                       "occurred_at": r["at"]} for r in sorted(lists["consent"], key=lambda r: (r["a"], r["b"]))],
+            summary=purchase_summary(totals, [r["a"] for r in categories], sorted(r["a"] for r in lists["channel"])),
+            scores={**{name: row[name] for name in SCORE_FIELDS}, "nps": row["nps"], "csat": row["csat"]},
         )
 
 
 async def read_360(engine: AsyncEngine, customer_id: str) -> Profile360 | None:
-    rows = await read_rows(engine, VIEW, {"customer_id": customer_id})
+    """The view's rows. On PostgreSQL the statement, compiled once, runs on the pooled connection's driver:
+    the rows come back as the driver decodes them, without SQLAlchemy's work per execution (a fifth of
+    the request's CPU). A connection that fails there is dropped and the read goes through SQLAlchemy,
+    which tries a fresh connection and reports an unreachable database as such."""
+    if engine.dialect.name == "postgresql":
+        sql, names, values = _compiled_view(engine.dialect)
+        arguments = [customer_id if name == "customer_id" else values[name] for name in names]
+        async with engine.connect() as connection:
+            try:
+                driver = (await connection.get_raw_connection()).driver_connection
+                rows: list[Mapping[str, Any]] = await driver.fetch(sql, *arguments)
+                return Profile360(rows) if rows else None
+            except (asyncpg.PostgresConnectionError, asyncpg.InterfaceError, OSError):
+                await connection.invalidate()
+    rows = [row._mapping for row in await read_rows(engine, VIEW, {"customer_id": customer_id})]
     return Profile360(rows) if rows else None
+
+
+@functools.cache
+def _compiled_view(dialect: Dialect) -> tuple[str, tuple[str, ...], dict[str, Any]]:
+    """The view's SQL for this dialect, the names of its positional parameters and their bound values."""
+    compiled = VIEW.compile(dialect=dialect)
+    return str(compiled), tuple(compiled.positiontup or ()), compiled.params
 
 
 async def read_rows(engine: AsyncEngine, statement: Executable, parameters: dict[str, Any] | None = None) -> list[Row[Any]]:

@@ -4,13 +4,14 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import timezone
 from decimal import Decimal
+from typing import NamedTuple
 
 from shared.events.catalogue import PurchaseRecordedV1, PurchaseRefundedV1
 
 
-@dataclass(frozen=True)
-class OrderKey:
-    """An order is the same order wherever it is reported from: (issuing system, order id)."""
+class OrderKey(NamedTuple):
+    """An order is the same order wherever it is reported from: (issuing system, order id). A tuple:
+    ingestion hashes thousands of these per batch, and a tuple hashes without running Python code."""
 
     source: str
     order_id: str

@@ -74,13 +74,11 @@ async def _insert_new_orders(uow: UnitOfWork, orders: list[tuple[OrderKey, Purch
     HTTP, Kafka or another replica) is skipped by the database. Returns the keys inserted here."""
     if not orders:
         return set()
-    now = utcnow()
     rows = await insert_rows(uow.session, Purchase.__table__, [
         {"source": key.source, "order_id": p.order_id, "customer_id": p.customer_id, "occurred_at": p.occurred_at,
-         "total_amount": p.total_amount, "currency": p.currency, "channel": p.channel, "store_id": p.store_id,
-         "recorded_at": now}
+         "total_amount": p.total_amount, "currency": p.currency, "channel": p.channel, "store_id": p.store_id}
         for key, p in orders
-    ], conflict=["source", "order_id"], returning=["id", "source", "order_id"])
+    ], same={"recorded_at": utcnow()}, conflict=["source", "order_id"], returning=["id", "source", "order_id"])
     ids = {OrderKey(row.source, row.order_id): row.id for row in rows}
     await insert_rows(uow.session, PurchaseItem.__table__, [
         {"purchase_id": ids[key], "line_no": line_no, "sku": item.sku, "name": item.name,

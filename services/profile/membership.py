@@ -20,9 +20,9 @@ DIRTY = SegmentDirtyCustomer.__table__
 
 async def mark_dirty(session: AsyncSession, customer_ids: Iterable[str]) -> None:
     """Note that these customers' segments need recomputing (done shortly after, by a background job)."""
-    now = utcnow()
-    rows = [{"customer_id": customer_id, "marked_at": now} for customer_id in dict.fromkeys(customer_ids)]
-    await insert_rows(session, DIRTY, rows, conflict=["customer_id"], update=["marked_at"])
+    rows = [{"customer_id": customer_id} for customer_id in dict.fromkeys(customer_ids)]
+    await insert_rows(session, DIRTY, rows, same={"marked_at": utcnow()}, conflict=["customer_id"],
+                      update=["marked_at"])
 
 
 async def take_dirty(session: AsyncSession, limit: int) -> tuple[list[str], datetime | None]:

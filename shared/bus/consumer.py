@@ -47,10 +47,7 @@ Subscriptions = Mapping[tuple[str, int], Handler]
 class _Delivery:
     received: Received
     handler: Handler
-
-    @property
-    def inbox_key(self) -> tuple[str, str]:
-        return self.received.envelope.source, self.received.envelope.id
+    inbox_key: tuple[str, str]  # (source, id) of the event
 
 
 class ConsumerRunner:
@@ -186,7 +183,7 @@ class ConsumerRunner:
             raise UnknownEventType(
                 f"no subscription for type {envelope.type!r} dataversion {envelope.dataversion} in {self.group_id}"
             )
-        return _Delivery(Received(envelope, data, record), handler)
+        return _Delivery(Received(envelope, data, record), handler, (envelope.source, envelope.id))
 
     async def _apply_all(self, deliveries: list[_Delivery]) -> None:
         """Apply the batch in one transaction; on persistent failure find the failing records."""
