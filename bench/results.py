@@ -63,13 +63,21 @@ class ModuleRun:
     measured: str
     seconds: int
     results: list[BenchResult]
+    cpu: str = "not recorded"  # the processor it ran on: a module kept from an earlier run may have had another
 
     def to_json(self) -> dict:
-        return {"measured": self.measured, "seconds": self.seconds, "results": [asdict(r) for r in self.results]}
+        return {"measured": self.measured, "seconds": self.seconds, "cpu": self.cpu,
+                "results": [asdict(r) for r in self.results]}
 
     @classmethod
     def from_json(cls, data: dict) -> "ModuleRun":
-        return cls(data["measured"], data["seconds"], [BenchResult(**r) for r in data["results"]])
+        return cls(data["measured"], data["seconds"], [BenchResult(**r) for r in data["results"]],
+                   data.get("cpu", "not recorded"))
+
+
+def shown(figure: float) -> str:
+    """A figure as a reader wants it: whole numbers from 1,000 up with separators, others to 4 digits."""
+    return f"{figure:,.0f}" if abs(figure) >= 1000 else f"{figure:.4g}"
 
 
 def _cell(text) -> str:
@@ -88,13 +96,13 @@ def write_results_md(runs: dict[str, ModuleRun], path, machine_info: dict[str, s
     ]
     results = [result for run in runs.values() for result in run.results]
     for result in results:
-        figure = f"{result.figure:.4g} {result.unit}"
+        figure = f"{shown(result.figure)} {result.unit}"
         verdict = "yes" if result.passed else "**no**"
         lines.append(
             f"| {_cell(result.name)} | {_cell(figure)} | {_cell(result.target)} | {verdict} | {_cell(result.comparison)} |"
         )
     lines += ["", "Each module's figures come from one run of it:", ""]
-    lines += [f"- `bench_{name}`: measured {run.measured}, {run.seconds} s" for name, run in runs.items()]
+    lines += [f"- `bench_{name}`: measured {run.measured} on {run.cpu}, {run.seconds} s" for name, run in runs.items()]
     detailed = [result for result in results if result.details]
     if detailed:
         lines += ["", "## Details", ""]
@@ -103,6 +111,6 @@ def write_results_md(runs: dict[str, ModuleRun], path, machine_info: dict[str, s
             lines.append("")
             lines += [f"- {key}: {_cell(value)}" for key, value in result.details.items()]
             lines.append("")
-    lines += ["", "## Machine", ""]
+    lines += ["", "## Machine", "", "The machine that wrote this report (each module's processor is listed above):", ""]
     lines += [f"- {key}: {value}" for key, value in machine_info.items()]
     Path(path).write_text("\n".join(lines).rstrip() + "\n")

@@ -15,7 +15,7 @@ import sys
 import time
 from pathlib import Path
 
-from bench.results import ModuleRun, collect_machine_info, write_results_md
+from bench.results import ModuleRun, collect_machine_info, shown, write_results_md
 
 BENCHMARK_MODULES = [
     "bench.bench_clv",
@@ -40,10 +40,11 @@ def run_module(module_name: str, quick: bool) -> ModuleRun:
     results = importlib.import_module(module_name).run(quick=quick)
     for result in results:
         verdict = "PASS" if result.passed else "FAIL"
-        print(f"[bench]   {verdict} {result.name}: {result.figure:.4g} {result.unit} ({result.comparison})", flush=True)
+        print(f"[bench]   {verdict} {result.name}: {shown(result.figure)} {result.unit} ({result.comparison})", flush=True)
     seconds = time.perf_counter() - started
     print(f"[bench] {module_name} done in {seconds:.0f} s", flush=True)
-    return ModuleRun(collect_machine_info()["date"], round(seconds), results)
+    machine = collect_machine_info()
+    return ModuleRun(machine["date"], round(seconds), results, machine["cpu"])
 
 
 def kept_runs() -> dict[str, ModuleRun]:
