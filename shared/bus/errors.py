@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import asyncio
 
+import asyncpg
 from sqlalchemy.exc import DBAPIError, DisconnectionError, InterfaceError, OperationalError
 
 
@@ -16,9 +17,16 @@ class RejectEvent(Exception):
         self.reason = reason
 
 
+#: What asyncpg itself raises, on the paths that use the driver directly, when the connection rather than the
+#: statement failed: the connection closed or lost, the server shutting down, a protocol left mid-operation.
+_DRIVER_OUTAGES = (asyncpg.exceptions.PostgresConnectionError, asyncpg.exceptions.AdminShutdownError,
+                   asyncpg.exceptions.CrashShutdownError, asyncpg.exceptions.CannotConnectNowError,
+                   asyncpg.exceptions.InterfaceError, asyncpg.exceptions.InternalClientError)
+
+
 def is_transient(exc: BaseException) -> bool:
     """Failures of the infrastructure rather than the event: retried without limit, never dead-lettered."""
     if isinstance(exc, (OperationalError, InterfaceError, DisconnectionError, ConnectionError, OSError,
-                        asyncio.TimeoutError)):
+                        asyncio.TimeoutError, *_DRIVER_OUTAGES)):
         return True
     return isinstance(exc, DBAPIError) and exc.connection_invalidated

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import asyncio
 
+import asyncpg
 import pytest
 from sqlalchemy.exc import IntegrityError, OperationalError
 
@@ -45,6 +46,14 @@ def test_outages_are_transient_and_bad_data_is_not() -> None:
     assert is_transient(asyncio.TimeoutError())
     assert not is_transient(IntegrityError("INSERT", {}, ValueError("duplicate")))
     assert not is_transient(ValueError("negative amount"))
+
+
+def test_the_drivers_own_connection_failures_are_transient_and_its_statement_errors_are_not() -> None:
+    assert is_transient(asyncpg.exceptions.ConnectionDoesNotExistError("connection was closed"))
+    assert is_transient(asyncpg.exceptions.AdminShutdownError("terminating connection"))
+    assert is_transient(asyncpg.exceptions.InternalClientError("cannot switch to state 12"))
+    assert not is_transient(asyncpg.exceptions.UniqueViolationError("duplicate key"))
+    assert not is_transient(asyncpg.exceptions.DataError("invalid input"))
 
 
 def test_a_key_may_burst_then_is_held_to_its_rate() -> None:
