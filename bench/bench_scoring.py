@@ -1,8 +1,9 @@
 """Scoring benchmarks on PostgreSQL (BENCH_DATABASE_URL; a fresh database is made on that server): full rescore
 (RFM cut points, CLV predictions, tiers, stages, churn risk) of 1M customers, ingestion of purchase-recorded
 from Kafka into aggregates (beside a bare aiokafka consume loop over the same topic, the ceiling, and the
-database's own floor for the same writes), and purchase -> tier-changed latency on the bus at a steady rate. Without BENCH_DATABASE_URL they run on SQLite,
-smaller. BENCH_SCORING_CUSTOMERS and BENCH_SCORING_EVENTS override the sizes."""
+database's own floor for the same writes), and purchase -> tier-changed latency on the bus at a steady rate.
+Without BENCH_DATABASE_URL they run on SQLite, smaller. BENCH_SCORING_CUSTOMERS and BENCH_SCORING_EVENTS
+override the sizes."""
 from __future__ import annotations
 
 import asyncio
@@ -210,11 +211,9 @@ LATENCY_RATE = 1000  # purchases per second
 _STAGE = """
 CREATE TEMPORARY TABLE floor_events AS
 SELECT 'bench-floor'::varchar AS source, gen_random_uuid()::text AS event_id, 'f-' || g AS order_id,
-       'f-' || (g % 50000) AS customer_id, 12.50::numeric AS amount, now() - interval '1 day' - (g % 300) * interval '1 day'
-       AS occurred_at, g / $2 AS batch
-FROM generate_series(0, $1 - 1) g;
-CREATE INDEX ON floor_events (batch);
-ANALYZE floor_events
+       'f-' || (g % 50000) AS customer_id, 12.50::numeric AS amount,
+       now() - interval '1 day' - (g % 300) * interval '1 day' AS occurred_at, g / $2 AS batch
+FROM generate_series(0, $1 - 1) g
 """
 _FLOOR_INBOX = """
 INSERT INTO inbox (source, event_id, processed_at) SELECT source, event_id, now() FROM floor_events WHERE batch = $1
@@ -237,8 +236,9 @@ async def _database_floor(database_url: str, events: int, batch: int, ingestion:
                                        .render_as_string(hide_password=False))
     try:
         async with connection.transaction():  # a temporary table lives as long as the session
-            for statement in _STAGE.split(";"):
-                await connection.execute(statement, *((events, batch) if "$1" in statement else ()))
+            await connection.execute(_STAGE, events, batch)
+            await connection.execute("CREATE INDEX ON floor_events (batch)")
+            await connection.execute("ANALYZE floor_events")
         started = time.perf_counter()
         for number in range((events + batch - 1) // batch):
             async with connection.transaction():

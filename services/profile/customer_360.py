@@ -42,7 +42,7 @@ class Profile360:
 
     rows: list[Mapping[str, Any]]
 
-    @property
+    @functools.cached_property
     def profile(self) -> Mapping[str, Any]:
         return next(row for row in self.rows if row["kind"] is None)
 
@@ -64,7 +64,8 @@ class Profile360:
                 lists[item["kind"]].append(item)
         categories = sorted(lists["category"], key=lambda r: (-r["n"], r["a"]))[:TOP_CATEGORIES]
         totals = {"orders": row["orders"], "gross": Decimal(row["gross"]), "refunded": Decimal(row["refunded"]),
-                  "first_purchase_at": _utc(row["first_purchase_at"]), "last_purchase_at": _utc(row["last_purchase_at"])}
+                  "first_purchase_at": _utc(row["first_purchase_at"]),
+                  "last_purchase_at": _utc(row["last_purchase_at"])}
         return Customer360(
             customer_id=row["customer_id"], **{name: personal.get(name) for name in PERSONAL_FIELDS},
             **{name: row[name] for name in ("region", "country", "timezone", "locale", "birthday", "gender",
@@ -93,7 +94,7 @@ async def read_360(engine: AsyncEngine, customer_id: str) -> Profile360 | None:
                 driver = (await connection.get_raw_connection()).driver_connection
                 rows: list[Mapping[str, Any]] = await driver.fetch(sql, *arguments)
                 return Profile360(rows) if rows else None
-            except Exception:  # a dropped connection shows as one of several errors, some of them in asyncpg's state
+            except Exception:  # a dropped connection surfaces as one of several errors, not all of them its own
                 await connection.invalidate()
     rows = [row._mapping for row in await read_rows(engine, VIEW, {"customer_id": customer_id})]
     return Profile360(rows) if rows else None
